@@ -1,0 +1,145 @@
+"""The `poll_connection` flow: Prefect glue around `poller.poll.run_cycle`.
+
+Every step is a task with a retry policy for transient faults inside one run; business rules
+live in `poller/`. The flow's only parameter is the connection's name: no secret ever
+becomes a parameter, a result or a log line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.context import get_run_context
+from prefect.states import Completed, Failed, State
+from prefect.tasks import Task, exponential_backoff
+
+from flows.publish import publish_report
+from poller.blocks import OdooConnection
+from poller.cursor import ScanPosition
+from poller.errors import PollerError
+from poller.odoo.client import OdooSession
+from poller.odoo.reader import OdooBundle
+from poller.poll import (
+    Admission,
+    ConnectionPoller,
+    EnqueueReport,
+    ScanPage,
+    SendReport,
+    run_cycle,
+)
+from poller.runtime import open_poller
+
+
+async def retry_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry only faults a later attempt can get past; never authentication or bad requests."""
+    error = state.data if isinstance(state.data, BaseException) else None
+    return isinstance(error, PollerError) and error.transient
+
+
+RETRY_POLICY: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": retry_transient,
+    "cache_policy": NO_CACHE,
+    "persist_result": False,
+}
+
+
+@task(name="check_breaker", **RETRY_POLICY)
+async def check_breaker(poller: ConnectionPoller) -> Admission:
+    return await poller.check_breaker()
+
+
+@task(name="authenticate", **RETRY_POLICY)
+async def authenticate(poller: ConnectionPoller) -> OdooSession:
+    return await poller.authenticate()
+
+
+@task(name="fetch_orders", **RETRY_POLICY)
+async def fetch_orders(
+    poller: ConnectionPoller, session: OdooSession, position: ScanPosition
+) -> ScanPage:
+    return await poller.fetch_orders(session, position)
+
+
+@task(name="batch_fetch", **RETRY_POLICY)
+async def batch_fetch(poller: ConnectionPoller, session: OdooSession, page: ScanPage) -> OdooBundle:
+    return await poller.batch_fetch(session, page)
+
+
+@task(name="map", **RETRY_POLICY)
+async def map_orders(
+    poller: ConnectionPoller,
+    session: OdooSession,
+    bundle: OdooBundle,
+    page: ScanPage,
+    position: ScanPosition,
+) -> EnqueueReport:
+    return await poller.map(session, bundle, page, position)
+
+
+@task(name="send", **RETRY_POLICY)
+async def send(poller: ConnectionPoller, delivery_ids: list[int]) -> SendReport:
+    return await poller.send(delivery_ids)
+
+
+@task(name="process_retries", **RETRY_POLICY)
+async def process_retries(poller: ConnectionPoller) -> SendReport:
+    return await poller.process_retries()
+
+
+class TaskSteps:
+    """The poll's steps, each run as a Prefect task."""
+
+    def __init__(self, poller: ConnectionPoller) -> None:
+        self.poller = poller
+
+    async def check_breaker(self) -> Admission:
+        return await check_breaker(self.poller)
+
+    async def authenticate(self) -> OdooSession:
+        return await authenticate(self.poller)
+
+    async def fetch_orders(self, session: OdooSession, position: ScanPosition) -> ScanPage:
+        return await fetch_orders(self.poller, session, position)
+
+    async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle:
+        return await batch_fetch(self.poller, session, page)
+
+    async def map(
+        self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
+    ) -> EnqueueReport:
+        return await map_orders(self.poller, session, bundle, page, position)
+
+    async def send(self, delivery_ids: list[int]) -> SendReport:
+        return await send(self.poller, delivery_ids)
+
+    async def process_retries(self) -> SendReport:
+        return await process_retries(self.poller)
+
+
+@flow(name="poll-connection", flow_run_name="poll {connection}", log_prints=False)
+async def poll_connection(connection: str) -> State[Any]:
+    """Poll one Odoo connection once and deliver what is new to StockMaster."""
+    logger = get_run_logger()
+    block = await OdooConnection.aload(connection)
+    poller = open_poller(block.to_config(connection))
+    flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    try:
+        report = await run_cycle(poller, TaskSteps(poller), flow_run_id=flow_run_id)
+    finally:
+        await poller.aclose()
+    await publish_report(report)
+    summary = report.summary()
+    if report.status == "skipped":
+        logger.info("skipped: %s", report.reason)
+        return Completed(name="Skipped", message=report.reason)
+    if report.status == "failed":
+        logger.error("poll failed: %s", report.error)
+        return Failed(message=report.error)
+    logger.info(summary)
+    return Completed(message=summary)

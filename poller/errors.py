@@ -1,0 +1,39 @@
+"""The poller's named errors: one class per thing an operator does differently.
+
+Messages name the connection and what to do; they never carry a secret.
+"""
+
+from __future__ import annotations
+
+
+class PollerError(Exception):
+    """Base of every error the poller raises on purpose."""
+
+    #: Whether retrying the same call later can succeed without anyone changing anything.
+    transient: bool = False
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.hint = hint
+        super().__init__(f"{message}. {hint}" if hint else message)
+
+
+class ConfigError(PollerError):
+    """Settings, keys or connection definitions are missing or wrong."""
+
+
+class EncryptionKeyError(ConfigError):
+    """POLLER_ENCRYPTION_KEY is missing, malformed, or cannot decrypt a stored secret."""
+
+
+class ConnectionNotFound(ConfigError):
+    """No connection with that name or id."""
+
+
+class StateError(PollerError):
+    """The poller database failed (locked, unreachable, not migrated)."""
+
+    transient = True
+
+
+class DeliveryError(PollerError):
+    """StockMaster did not accept a delivery."""

@@ -1,0 +1,223 @@
+"""Pure mapping from Odoo records to the webhook payload. No I/O here.
+
+One mapper serves every Odoo version: version differences are resolved into a FieldMap
+before records reach this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from poller.contract import Address, ConnectionRef, EventType, Line, Order, WebhookPayload
+from poller.odoo.fields import FieldMap
+from poller.odoo.reader import CONFIRMED_STATES, OdooBundle, OrderStamp
+
+# Fixed namespace so event ids are the same on every machine and every retry.
+EVENT_NAMESPACE = uuid.UUID("6b0f3d1e-3c4a-5d7e-9f10-0a1b2c3d4e5f")
+
+
+class UnmappableOrder(Exception):
+    """An order that cannot be turned into a payload; it is quarantined with this reason."""
+
+
+@dataclass(frozen=True)
+class MappingContext:
+    connection: ConnectionRef
+    fields: FieldMap
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    order_id: int
+    write_date: str
+    reason: str
+
+
+@dataclass
+class MappedPage:
+    payloads: list[WebhookPayload] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    left_for_next_scan: list[int] = field(default_factory=list)
+
+
+def event_id(connection_id: int, order_id: int, write_date: str) -> str:
+    """Deterministic per order version, so StockMaster can drop duplicates."""
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{connection_id}:{order_id}:{write_date}"))
+
+
+def iso_utc(value: Any) -> str | None:
+    """Odoo's naive UTC `YYYY-MM-DD HH:MM:SS` to ISO 8601 with `Z`, whole seconds."""
+    if not value:
+        return None
+    text = str(value)[:19]
+    return text.replace(" ", "T") + "Z"
+
+
+def text_or_none(value: Any) -> str | None:
+    return None if value is False or value is None or value == "" else str(value)
+
+
+def m2o_id(value: Any) -> int | None:
+    """The id of a many2one `[id, "name"]`, None for `false`; anything else is malformed."""
+    if not value:
+        return None
+    if isinstance(value, list | tuple) and value and isinstance(value[0], int):
+        return value[0]
+    raise UnmappableOrder(f"malformed many2one value {value!r}")
+
+
+def _related(table: dict[int, dict[str, Any]], ref: Any, what: str) -> dict[str, Any] | None:
+    related_id = m2o_id(ref)
+    if related_id is None:
+        return None
+    record = table.get(related_id)
+    if record is None:
+        raise UnmappableOrder(f"{what} {related_id} could not be read from Odoo")
+    return record
+
+
+def _code(table: dict[int, dict[str, Any]], ref: Any) -> str | None:
+    record = table.get(m2o_id(ref)) if ref else None
+    return text_or_none(record.get("code")) if record else None
+
+
+def map_address(bundle: OdooBundle, partner: dict[str, Any]) -> Address:
+    commercial = partner.get("commercial_partner_id")
+    company_name = commercial[1] if commercial and commercial[0] != partner["id"] else None
+    phone = partner.get("phone") or partner.get("mobile")
+    return Address(
+        id=partner["id"],
+        name=text_or_none(partner.get("name")),
+        company_name=text_or_none(company_name),
+        email=text_or_none(partner.get("email")),
+        phone=text_or_none(phone),
+        vat=text_or_none(partner.get("vat")),
+        street=text_or_none(partner.get("street")),
+        street2=text_or_none(partner.get("street2")),
+        city=text_or_none(partner.get("city")),
+        zip=text_or_none(partner.get("zip")),
+        state_code=_code(bundle.states, partner.get("state_id")),
+        country_code=_code(bundle.countries, partner.get("country_id")),
+    )
+
+
+def product_type(product: dict[str, Any]) -> str | None:
+    """16-17 `product` and 18+ `consu` with `is_storable` are both stock-tracked goods."""
+    kind = product.get("type")
+    if kind == "product" or (kind == "consu" and product.get("is_storable")):
+        return "storable"
+    if kind == "consu":
+        return "consumable"
+    return kind if kind in ("service", "combo") else None
+
+
+def is_delivered_goods(line: dict[str, Any]) -> bool:
+    """Sections, subsections, notes, product-less and zero-quantity lines carry no stock."""
+    return (
+        not line.get("display_type")
+        and bool(line.get("product_id"))
+        and bool(line.get("product_uom_qty"))
+    )
+
+
+def map_line(bundle: OdooBundle, ctx: MappingContext, line: dict[str, Any]) -> Line:
+    product = _related(bundle.products, line["product_id"], "product")
+    assert product is not None  # is_delivered_goods guarantees a product
+    uom = bundle.uoms.get(m2o_id(line.get(ctx.fields.line_uom)) or 0)
+    product_id = product["id"]
+    return Line(
+        id=line["id"],
+        product_id=product_id,
+        sku=text_or_none(product.get("default_code"))
+        or f"ODOO-{ctx.connection.database}-{product_id}",
+        barcode=text_or_none(product.get("barcode")),
+        name=text_or_none(product.get("name")) or line["product_id"][1],
+        description=text_or_none(line.get("name")),
+        quantity=line["product_uom_qty"],
+        uom=text_or_none(uom.get("name")) if uom else None,
+        price_unit=line["price_unit"],
+        discount=line.get("discount") or 0.0,
+        price_subtotal=line["price_subtotal"],
+        price_total=line["price_total"],
+        product_type=product_type(product),  # type: ignore[arg-type]
+    )
+
+
+def map_order(
+    bundle: OdooBundle,
+    ctx: MappingContext,
+    order_id: int,
+    event: EventType = "order.confirmed",
+) -> WebhookPayload:
+    order = bundle.orders.get(order_id)
+    if order is None:
+        raise UnmappableOrder(f"order {order_id} could not be read from Odoo")
+    customer = _related(bundle.partners, order["partner_id"], "customer")
+    if customer is None:
+        raise UnmappableOrder(f"order {order_id} has no customer")
+    shipping = _related(bundle.partners, order.get("partner_shipping_id"), "shipping address")
+    lines = []
+    for line_id in order["order_line"]:
+        line = bundle.lines.get(line_id)
+        if line is None:
+            raise UnmappableOrder(f"order line {line_id} could not be read from Odoo")
+        if is_delivered_goods(line):
+            lines.append(map_line(bundle, ctx, line))
+    currency = bundle.currencies.get(m2o_id(order.get("currency_id")) or 0)
+    body = Order(
+        id=order["id"],
+        name=order["name"],
+        state=order["state"],
+        client_order_ref=text_or_none(order.get("client_order_ref")),
+        date_order=iso_utc(order.get("date_order")),
+        commitment_date=iso_utc(order.get("commitment_date")),
+        write_date=iso_utc(order["write_date"]) or "",
+        currency=text_or_none(currency.get("name")) if currency else None,
+        amount_untaxed=order["amount_untaxed"],
+        amount_tax=order["amount_tax"],
+        amount_total=order["amount_total"],
+        customer=map_address(bundle, customer),
+        shipping_address=map_address(bundle, shipping) if shipping else None,
+        lines=lines,
+    )
+    return WebhookPayload(
+        event=event,
+        event_id=event_id(ctx.connection.id, order_id, order["write_date"]),
+        occurred_at=body.write_date,
+        connection=ctx.connection,
+        order=body,
+    )
+
+
+def map_page(bundle: OdooBundle, ctx: MappingContext, stamps: list[OrderStamp]) -> MappedPage:
+    """Map every order of a page; one bad order is quarantined and never blocks the rest.
+
+    An order that left the confirmed states between the scan and the read is left for the
+    next scan, which sees its new `write_date`.
+    """
+    page = MappedPage()
+    for stamp in stamps:
+        order = bundle.orders.get(stamp.id)
+        if order is not None and order.get("state") not in CONFIRMED_STATES:
+            page.left_for_next_scan.append(stamp.id)
+            continue
+        try:
+            page.payloads.append(map_order(bundle, ctx, stamp.id))
+        except (UnmappableOrder, KeyError, TypeError, IndexError, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, UnmappableOrder) else f"malformed record: {exc!r}"
+            write_date = (
+                order["write_date"] if order and order.get("write_date") else stamp.write_date
+            )
+            page.quarantined.append(Quarantined(stamp.id, write_date, reason))
+    return page
+
+
+def content_hash(payload: WebhookPayload) -> str:
+    """Hash of what StockMaster sees of an order, minus its version stamp."""
+    order = payload.order.model_dump(exclude={"write_date"})
+    blob = json.dumps(order, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()

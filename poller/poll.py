@@ -1,0 +1,494 @@
+"""One poll of one connection, as steps that the Prefect flow runs as tasks.
+
+`ConnectionPoller` owns the rules of each step; `run_cycle` owns their order (DESIGN.md,
+"One poll"). The flow in `flows/` hands `run_cycle` task-wrapped steps; tests and benchmarks
+hand it the poller itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import httpx
+
+from poller.breaker import Breaker, BreakerPolicy, admit, record_failure, record_success
+from poller.connections import ConnectionConfig
+from poller.contract import ConnectionRef, WebhookPayload
+from poller.crypto import SecretBox
+from poller.cursor import ScanPosition, finished_cursor, start_scan
+from poller.delivery.backoff import next_attempt_at
+from poller.delivery.classify import Outcome, Verdict
+from poller.delivery.sender import post_event
+from poller.delivery.signing import signed_headers
+from poller.errors import PollerError
+from poller.odoo.client import OdooClient, OdooSession
+from poller.odoo.errors import OdooAuthError, OdooMissingError
+from poller.odoo.reader import OdooBundle, OrderStamp, fetch_bundle, scan_page
+from poller.orders import MappingContext, content_hash, map_page
+from poller.settings import Settings
+from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncLog
+from poller.state.store import DeliveryResult, NewDelivery, Store
+
+
+class ScanPage:
+    """One page of the scan. A plain class on purpose: Prefect does not walk into it."""
+
+    def __init__(self, stamps: list[OrderStamp], fresh: list[OrderStamp], limit: int) -> None:
+        self.stamps = stamps
+        self.fresh = fresh
+        self.is_last = len(stamps) < limit
+
+    def position_after(self, position: ScanPosition) -> ScanPosition:
+        if not self.stamps:
+            return position
+        return position.advanced(self.stamps[-1].id, [s.write_date for s in self.stamps])
+
+
+@dataclass
+class SendReport:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    gone: bool = False
+
+    def add(self, other: SendReport) -> None:
+        self.delivered += other.delivered
+        self.failed += other.failed
+        self.dead += other.dead
+        self.gone = self.gone or other.gone
+
+
+@dataclass
+class EnqueueReport:
+    delivery_ids: list[int] = field(default_factory=list)
+    queued: int = 0
+    unchanged: int = 0
+    quarantined: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Admission:
+    admitted: bool
+    reason: str | None = None
+
+
+@dataclass
+class PollReport:
+    connection: str
+    status: str = "ok"  # ok | failed | skipped
+    reason: str | None = None
+    orders_seen: int = 0
+    queued: int = 0
+    unchanged: int = 0
+    quarantined: list[str] = field(default_factory=list)
+    sent: SendReport = field(default_factory=SendReport)
+    retried: SendReport = field(default_factory=SendReport)
+    odoo_calls: int = 0
+    error: str | None = None
+    error_type: str | None = None
+
+    def summary(self) -> str:
+        if self.status == "skipped":
+            return f"{self.connection}: skipped ({self.reason})"
+        if self.status == "failed":
+            return f"{self.connection}: failed ({self.error})"
+        return (
+            f"{self.connection}: {self.orders_seen} orders scanned, {self.queued} queued, "
+            f"{self.sent.delivered + self.retried.delivered} delivered, "
+            f"{self.sent.failed + self.retried.failed} to retry, "
+            f"{self.sent.dead + self.retried.dead} dead-lettered, "
+            f"{len(self.quarantined)} quarantined, {self.odoo_calls} Odoo calls"
+        )
+
+    def table(self) -> list[dict[str, object]]:
+        """The run's counts as rows, for the Prefect artifact."""
+        return [
+            {"what": "orders scanned", "count": self.orders_seen},
+            {"what": "queued", "count": self.queued},
+            {"what": "unchanged (not sent)", "count": self.unchanged},
+            {"what": "delivered", "count": self.sent.delivered},
+            {"what": "retries delivered", "count": self.retried.delivered},
+            {"what": "failed, will retry", "count": self.sent.failed + self.retried.failed},
+            {"what": "dead-lettered", "count": self.sent.dead + self.retried.dead},
+            {"what": "quarantined", "count": len(self.quarantined)},
+            {"what": "Odoo calls", "count": self.odoo_calls},
+        ]
+
+
+class PollSteps(Protocol):
+    async def check_breaker(self) -> Admission: ...
+    async def authenticate(self) -> OdooSession: ...
+    async def fetch_orders(self, session: OdooSession, position: ScanPosition) -> ScanPage: ...
+    async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle: ...
+    async def map(
+        self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
+    ) -> EnqueueReport: ...
+    async def send(self, delivery_ids: list[int]) -> SendReport: ...
+    async def process_retries(self) -> SendReport: ...
+
+
+class ConnectionPoller:
+    """Everything one poll of one connection needs, held for the length of the poll.
+
+    Secrets are decrypted inside the steps that use them and live only in this object's
+    memory: the Odoo key inside the OdooClient, the webhook secret for one send step.
+    """
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        *,
+        store: Store,
+        box: SecretBox,
+        settings: Settings,
+        breaker_policy: BreakerPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.box = box
+        self.settings = settings
+        self.policy = breaker_policy or BreakerPolicy()
+        self.rng = rng or random.Random()
+        self.state: ConnectionState = store.ensure_connection(config.name)
+        self.owner = uuid.uuid4().hex
+        self._breaker: tuple[Breaker, int] | None = None
+        self._odoo_http = httpx.AsyncClient(timeout=settings.odoo_timeout_seconds)
+        self._hook_http = httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=settings.send_concurrency),
+        )
+        self._odoo: OdooClient | None = None
+
+    @property
+    def connection_id(self) -> int:
+        assert self.state.id is not None
+        return self.state.id
+
+    @property
+    def odoo_calls(self) -> int:
+        return self._odoo.calls if self._odoo else 0
+
+    async def aclose(self) -> None:
+        await asyncio.gather(self._odoo_http.aclose(), self._hook_http.aclose())
+
+    # -- breaker and lease ---------------------------------------------------------------
+
+    async def check_breaker(self) -> Admission:
+        breaker, version = self.store.load_breaker(self.connection_id)
+        admitted = admit(breaker, self.store.clock(), self.policy)
+        if admitted is None:
+            due = breaker.probe_due_at(self.policy)
+            return Admission(
+                False,
+                f"circuit open since {breaker.opened_at:%H:%M:%S}Z; next probe at {due:%H:%M:%S}Z"
+                if due
+                else "circuit open",
+            )
+        if admitted != breaker:
+            if not self.store.save_breaker(self.connection_id, admitted, version):
+                return Admission(False, "another run is probing the half-open circuit")
+            version += 1
+        self._breaker = (admitted, version)
+        return Admission(True)
+
+    def settle_breaker(self, succeeded: bool) -> Breaker:
+        breaker, version = self._breaker or self.store.load_breaker(self.connection_id)
+        now = self.store.clock()
+        new = (
+            record_success(breaker, self.policy)
+            if succeeded
+            else record_failure(breaker, now, self.policy)
+        )
+        if new != breaker and not self.store.save_breaker(self.connection_id, new, version):
+            current, current_version = self.store.load_breaker(self.connection_id)
+            new = (
+                record_success(current, self.policy)
+                if succeeded
+                else record_failure(current, now, self.policy)
+            )
+            self.store.save_breaker(self.connection_id, new, current_version)
+        return new
+
+    def claim(self) -> bool:
+        return self.store.acquire_lease(self.connection_id, self.owner, self.settings.lease_seconds)
+
+    def release(self) -> None:
+        self.store.release_lease(self.connection_id, self.owner)
+
+    # -- Odoo ----------------------------------------------------------------------------
+
+    async def authenticate(self) -> OdooSession:
+        """Decrypt the key, then reuse the cached session or detect version, uid and fields."""
+        key = self.box.decrypt(self.config.api_key_encrypted, what="the Odoo API key")
+        self._odoo = OdooClient(
+            self._odoo_http,
+            url=self.config.odoo_base_url,
+            database=self.config.database,
+            login=self.config.username,
+            secret=key,
+            connection=self.config.name,
+            read_chunk_size=self.settings.read_chunk_size,
+        )
+        cached_json = self.store.find_connection(self.connection_id).session_json
+        cached = OdooSession.model_validate_json(cached_json) if cached_json else None
+        session = await self._odoo.open_session(cached)
+        if cached is None:
+            self.store.save_odoo_session(self.connection_id, session.model_dump_json())
+        return session
+
+    def forget_odoo_session(self) -> None:
+        self.store.save_odoo_session(self.connection_id, None)
+
+    def _client(self) -> OdooClient:
+        if self._odoo is None:
+            raise RuntimeError("authenticate must run before Odoo is read")
+        return self._odoo
+
+    def scan_start(self) -> ScanPosition:
+        state = self.store.find_connection(self.connection_id)
+        return start_scan(
+            state.cursor,
+            self.settings.overlap_seconds,
+            resume_lower_bound=state.scan_lower_bound,
+            resume_after_id=state.scan_after_id,
+            resume_max_write_date=state.scan_max_write_date,
+        )
+
+    async def fetch_orders(self, session: OdooSession, position: ScanPosition) -> ScanPage:
+        limit = self.settings.page_size
+        stamps = await scan_page(self._client(), position.lower_bound, position.after_id, limit)
+        known = self.store.known_versions(
+            self.connection_id, [(s.id, s.write_date) for s in stamps]
+        )
+        fresh = [s for s in stamps if (s.id, s.write_date) not in known]
+        return ScanPage(stamps, fresh, limit)
+
+    async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle:
+        return await fetch_bundle(self._client(), session.fields, [s.id for s in page.fresh])
+
+    def finish_scan(self, position: ScanPosition) -> None:
+        cursor = self.store.find_connection(self.connection_id).cursor
+        self.store.finish_scan(self.connection_id, finished_cursor(cursor, position))
+
+    # -- map and enqueue -----------------------------------------------------------------
+
+    def mapping_context(self, session: OdooSession) -> MappingContext:
+        ref = ConnectionRef(
+            id=self.connection_id,
+            name=self.config.name,
+            odoo_url=self.config.odoo_base_url,
+            database=self.config.database,
+            odoo_version=session.version.serie,
+        )
+        return MappingContext(connection=ref, fields=session.fields)
+
+    async def map(
+        self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
+    ) -> EnqueueReport:
+        """Map the page and queue it with the scan checkpoint in one transaction."""
+        mapped = map_page(bundle, self.mapping_context(session), page.fresh)
+        previous = self.store.latest_hashes(
+            self.connection_id, [p.order.id for p in mapped.payloads]
+        )
+        report = EnqueueReport()
+        rows = [self._new_delivery(p, previous.get(p.order.id), report) for p in mapped.payloads]
+        for q in mapped.quarantined:
+            rows.append(
+                NewDelivery(
+                    order_id=q.order_id,
+                    order_name="",
+                    write_date=q.write_date,
+                    event_id=f"quarantined:{self.connection_id}:{q.order_id}:{q.write_date}",
+                    event_type="quarantined",
+                    payload=None,
+                    content_hash=None,
+                    status=DeliveryStatus.QUARANTINED,
+                    last_error=q.reason,
+                )
+            )
+            report.quarantined.append(f"order {q.order_id}: {q.reason}")
+        report.delivery_ids = self.store.enqueue_page(
+            self.connection_id, rows, page.position_after(position)
+        )
+        return report
+
+    def _new_delivery(
+        self, payload: WebhookPayload, previous_hash: str | None, report: EnqueueReport
+    ) -> NewDelivery:
+        digest = content_hash(payload)
+        if previous_hash is not None:
+            payload = payload.model_copy(update={"event": "order.updated"})
+        unchanged = previous_hash == digest
+        if unchanged:
+            report.unchanged += 1
+        else:
+            report.queued += 1
+        return NewDelivery(
+            order_id=payload.order.id,
+            order_name=payload.order.name,
+            write_date=_odoo_write_date(payload),
+            event_id=payload.event_id,
+            event_type=payload.event,
+            payload=payload.model_dump_json(),
+            content_hash=digest,
+            status=DeliveryStatus.UNCHANGED if unchanged else DeliveryStatus.PENDING,
+            last_error="unchanged: nothing StockMaster sees differs from the last version"
+            if unchanged
+            else None,
+        )
+
+    # -- send ----------------------------------------------------------------------------
+
+    async def send(self, delivery_ids: list[int]) -> SendReport:
+        return await self._deliver(self.store.open_deliveries(delivery_ids))
+
+    async def process_retries(self) -> SendReport:
+        due = self.store.due_retries(self.connection_id, self.store.clock(), limit=1000)
+        return await self._deliver(due)
+
+    async def _deliver(self, rows: list[Delivery]) -> SendReport:
+        report = SendReport()
+        if not rows:
+            return report
+        if self.store.find_connection(self.connection_id).endpoint_gone_at is not None:
+            report.gone = True
+            return report
+        secret = self.box.decrypt(self.config.webhook_secret_encrypted, what="the webhook secret")
+        gate = asyncio.Semaphore(self.settings.send_concurrency)
+
+        async def one(row: Delivery) -> DeliveryResult:
+            async with gate:
+                now = self.store.clock()
+                headers = signed_headers(
+                    event_id=row.event_id,
+                    body=row.payload or "",
+                    secret=secret,
+                    connection_id=self.connection_id,
+                    now=now,
+                )
+                outcome = await post_event(
+                    self._hook_http, str(self.config.webhook_url), row.payload or "", headers
+                )
+                return self._result(row, outcome, now)
+
+        results = await asyncio.gather(*(one(row) for row in rows))
+        self.store.record_results(results)
+        for result in results:
+            if result.status == DeliveryStatus.DELIVERED:
+                report.delivered += 1
+            elif result.status == DeliveryStatus.DEAD:
+                report.dead += 1
+            else:
+                report.failed += 1
+        if any(r.error and r.error.startswith("HTTP 410") for r in results):
+            report.gone = True
+            self.store.mark_endpoint_gone(self.connection_id, True)
+        return report
+
+    def _result(self, row: Delivery, outcome: Outcome, now: datetime) -> DeliveryResult:
+        assert row.id is not None
+        if outcome.verdict is Verdict.DELIVERED:
+            return DeliveryResult(row.id, DeliveryStatus.DELIVERED, outcome.status, None, None)
+        if outcome.verdict is Verdict.DEAD:
+            return DeliveryResult(row.id, DeliveryStatus.DEAD, outcome.status, outcome.error, None)
+        if outcome.verdict is Verdict.GONE:
+            return DeliveryResult(
+                row.id, DeliveryStatus.RETRYING, outcome.status, outcome.error, now
+            )
+        when = next_attempt_at(
+            attempts=row.attempts + 1,
+            first_queued_at=row.created_at,
+            now=now,
+            horizon=timedelta(hours=self.settings.retry_horizon_hours),
+            rng=self.rng,
+            retry_after=outcome.retry_after,
+        )
+        if when is None:
+            error = f"retry horizon passed; last error: {outcome.error}"
+            return DeliveryResult(row.id, DeliveryStatus.DEAD, outcome.status, error, None)
+        return DeliveryResult(row.id, DeliveryStatus.RETRYING, outcome.status, outcome.error, when)
+
+    # -- record --------------------------------------------------------------------------
+
+    def record(self, report: PollReport, started_at: datetime, flow_run_id: str | None) -> None:
+        finished = self.store.clock()
+        self.store.add_sync_log(
+            SyncLog(
+                connection_id=self.connection_id,
+                flow_run_id=flow_run_id,
+                started_at=started_at,
+                finished_at=finished,
+                duration_ms=int((finished - started_at).total_seconds() * 1000),
+                status=report.status,
+                orders_seen=report.orders_seen,
+                queued=report.queued,
+                delivered=report.sent.delivered + report.retried.delivered,
+                failed=report.sent.failed + report.retried.failed,
+                quarantined=len(report.quarantined),
+                retried=report.retried.delivered + report.retried.failed + report.retried.dead,
+                odoo_calls=report.odoo_calls,
+                error=report.error or report.reason,
+            )
+        )
+
+
+def _odoo_write_date(payload: WebhookPayload) -> str:
+    return payload.order.write_date.replace("T", " ").rstrip("Z")
+
+
+async def run_cycle(
+    poller: ConnectionPoller, steps: PollSteps, *, flow_run_id: str | None = None
+) -> PollReport:
+    """Breaker, lease, then scan pages until a short page, sending each queued page at once."""
+    report = PollReport(connection=poller.config.name)
+    started = poller.store.clock()
+    admission = await steps.check_breaker()
+    if not admission.admitted:
+        report.status, report.reason = "skipped", admission.reason
+        poller.record(report, started, flow_run_id)
+        return report
+    if not poller.claim():
+        report.status, report.reason = "skipped", "another run of this connection holds the lease"
+        poller.record(report, started, flow_run_id)
+        return report
+    try:
+        await _scan_and_send(poller, steps, report)
+        report.retried = await steps.process_retries()
+        poller.settle_breaker(succeeded=True)
+    except PollerError as exc:
+        report.status, report.error, report.error_type = "failed", str(exc), type(exc).__name__
+        if isinstance(exc, OdooAuthError | OdooMissingError):
+            poller.forget_odoo_session()
+        poller.settle_breaker(succeeded=False)
+    finally:
+        report.odoo_calls = poller.odoo_calls
+        poller.release()
+        poller.record(report, started, flow_run_id)
+    return report
+
+
+async def _scan_and_send(poller: ConnectionPoller, steps: PollSteps, report: PollReport) -> None:
+    session = await steps.authenticate()
+    position = poller.scan_start()
+    while True:
+        page = await steps.fetch_orders(session, position)
+        report.orders_seen += len(page.stamps)
+        if page.fresh:
+            bundle = await steps.batch_fetch(session, page)
+            queued = await steps.map(session, bundle, page, position)
+            report.queued += queued.queued
+            report.unchanged += queued.unchanged
+            report.quarantined.extend(queued.quarantined)
+            if queued.delivery_ids:
+                report.sent.add(await steps.send(queued.delivery_ids))
+        position = page.position_after(position)
+        if page.is_last:
+            poller.finish_scan(position)
+            return

@@ -1,0 +1,39 @@
+"""Every environment setting of the poller, read in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path('data') / 'poller.db'}"
+
+
+class Settings(BaseSettings):
+    """Tunables with production defaults; only the encryption key is required to run polls."""
+
+    model_config = SettingsConfigDict(env_prefix="POLLER_", extra="ignore")
+
+    encryption_key: str | None = Field(
+        default=None,
+        description="One or more Fernet keys, comma separated, newest first.",
+    )
+    database_url: str = Field(default_factory=default_database_url)
+    overlap_seconds: int = Field(default=600, ge=0, description="Re-read window behind the cursor.")
+    page_size: int = Field(default=200, ge=1, le=5000)
+    read_chunk_size: int = Field(default=1000, ge=1, description="Max ids per Odoo read call.")
+    send_concurrency: int = Field(default=8, ge=1)
+    retry_horizon_hours: float = Field(default=72.0, gt=0)
+    odoo_timeout_seconds: float = Field(default=30.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    lease_seconds: int = Field(default=900, ge=10, description="A crashed run's lease expires.")
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

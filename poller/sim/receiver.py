@@ -1,0 +1,170 @@
+"""A StockMaster-like webhook receiver: checks the shared secret and the Standard Webhooks
+signature, records every delivery, spots redeliveries by `webhook-id`, and fails on request.
+
+It verifies with the `standardwebhooks` library exactly as a real receiver would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+def verifier(secret: str) -> Webhook:
+    """`whsec_` secrets are base64 keys per the spec; any other secret is the raw key bytes."""
+    return Webhook(secret) if secret.startswith("whsec_") else Webhook(secret.encode())
+
+
+@dataclass
+class Received:
+    webhook_id: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    received_at: float
+    redelivery: bool
+
+
+@dataclass
+class FailurePlan:
+    status: int
+    remaining: int | None  # None: until cleared
+    retry_after: str | None = None
+    delay_seconds: float = 0.0
+
+
+@dataclass
+class Receiver:
+    secret: str
+    deliveries: list[Received] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    failures_served: int = 0
+    _plan: FailurePlan | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- control (Python API; the same over HTTP under /control) -------------------------
+
+    def fail(
+        self,
+        status: int = 500,
+        count: int | None = None,
+        retry_after: str | None = None,
+        delay_seconds: float = 0.0,
+    ) -> None:
+        """Answer the next `count` deliveries (all, when None) with `status`."""
+        with self._lock:
+            self._plan = FailurePlan(status, count, retry_after, delay_seconds)
+
+    def recover(self) -> None:
+        with self._lock:
+            self._plan = None
+
+    def reset(self) -> None:
+        with self._lock:
+            self.deliveries.clear()
+            self.rejected.clear()
+            self.failures_served = 0
+            self._plan = None
+
+    # -- views ---------------------------------------------------------------------------
+
+    def unique(self) -> dict[str, Received]:
+        """First delivery of each webhook-id."""
+        with self._lock:
+            first: dict[str, Received] = {}
+            for item in self.deliveries:
+                first.setdefault(item.webhook_id, item)
+            return first
+
+    def redeliveries(self) -> int:
+        with self._lock:
+            return sum(1 for item in self.deliveries if item.redelivery)
+
+    def orders(self) -> dict[int, dict[str, Any]]:
+        """The newest received body per Odoo order id."""
+        latest: dict[int, dict[str, Any]] = {}
+        for item in self.unique().values():
+            latest[item.body["order"]["id"]] = item.body
+        return latest
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _planned_failure(self) -> FailurePlan | None:
+        with self._lock:
+            plan = self._plan
+            if plan is None:
+                return None
+            if plan.remaining is not None:
+                plan.remaining -= 1
+                if plan.remaining <= 0:
+                    self._plan = None
+            self.failures_served += 1
+            return plan
+
+    def _reject(self, status: int, reason: str) -> Response:
+        with self._lock:
+            self.rejected.append((status, reason))
+        return JSONResponse({"error": reason}, status_code=status)
+
+    async def receive(self, request: Request) -> Response:
+        body = (await request.body()).decode()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        plan = self._planned_failure()
+        if plan is not None:
+            if plan.delay_seconds:
+                await asyncio.sleep(plan.delay_seconds)
+            extra = {"Retry-After": plan.retry_after} if plan.retry_after else None
+            return JSONResponse({"error": "told to fail"}, status_code=plan.status, headers=extra)
+        if headers.get("x-webhook-secret") != self.secret:
+            return self._reject(401, "X-Webhook-Secret is missing or wrong")
+        try:
+            payload = verifier(self.secret).verify(body, headers)
+        except WebhookVerificationError as exc:
+            return self._reject(401, f"signature check failed: {exc}")
+        webhook_id = headers["webhook-id"]
+        with self._lock:
+            seen = any(item.webhook_id == webhook_id for item in self.deliveries)
+            self.deliveries.append(Received(webhook_id, payload, headers, time.time(), seen))
+        return JSONResponse({"ok": True, "redelivery": seen})
+
+    async def control(self, request: Request) -> Response:
+        action = request.path_params["action"]
+        options = await request.json() if (await request.body()) else {}
+        if action == "fail":
+            self.fail(**options)
+        elif action == "recover":
+            self.recover()
+        elif action == "reset":
+            self.reset()
+        else:
+            return JSONResponse({"error": f"unknown action {action}"}, status_code=404)
+        return JSONResponse({"ok": True})
+
+    async def listing(self, _request: Request) -> Response:
+        with self._lock:
+            items = [
+                {"webhook_id": d.webhook_id, "redelivery": d.redelivery, "body": d.body}
+                for d in self.deliveries
+            ]
+        return Response(json.dumps(items), media_type="application/json")
+
+    @cached_property
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/control/{action}", self.control, methods=["POST"]),
+                Route("/deliveries", self.listing, methods=["GET"]),
+                Route("/{path:path}", self.receive, methods=["POST"]),
+            ]
+        )

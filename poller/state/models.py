@@ -1,0 +1,104 @@
+"""The poller's tables. Datetimes are aware UTC; Odoo's own timestamps stay Odoo strings.
+
+`delivery` is the outbox, the idempotency record and the retry queue in one table: a row per
+`(connection, order id, write_date)`, whose status says where that order version stands.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # queued, not yet attempted
+    RETRYING = "retrying"  # failed at least once, next_attempt_at says when
+    DELIVERED = "delivered"
+    DEAD = "dead"  # dead-lettered: 4xx or past the retry horizon; `poller retry` replays it
+    DISCARDED = "discarded"  # an operator gave up on it; kept for the record
+    QUARANTINED = "quarantined"  # could not be mapped; last_error holds why
+    UNCHANGED = "unchanged"  # a new write_date with nothing StockMaster sees changed; not sent
+
+
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+
+
+class ConnectionState(SQLModel, table=True):
+    __tablename__ = "connection_state"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=63)
+    created_at: datetime
+    cursor: str = Field(max_length=19, description="Largest write_date seen (Odoo clock).")
+    scan_lower_bound: str | None = Field(default=None, max_length=19)
+    scan_after_id: int = 0
+    scan_max_write_date: str | None = Field(default=None, max_length=19)
+    session_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_expires_at: datetime | None = None
+    endpoint_gone_at: datetime | None = None
+    last_poll_at: datetime | None = None
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "order_id", "write_date", name="uq_delivery_version"),
+        Index("ix_delivery_due", "connection_id", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection_state.id", ondelete="CASCADE")
+    order_id: int
+    order_name: str = Field(default="", max_length=64)
+    write_date: str = Field(max_length=19)
+    event_id: str = Field(unique=True, max_length=64)
+    event_type: str = Field(max_length=32)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=16)
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    content_hash: str | None = Field(default=None, max_length=64)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None = None
+
+
+class SyncLog(SQLModel, table=True):
+    __tablename__ = "sync_log"
+    __table_args__ = (Index("ix_sync_log_connection_started", "connection_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection_state.id", ondelete="CASCADE")
+    flow_run_id: str | None = Field(default=None, max_length=36)
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int
+    status: str = Field(max_length=16)  # ok | failed | skipped
+    orders_seen: int = 0
+    queued: int = 0
+    delivered: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    retried: int = 0
+    odoo_calls: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class BreakerRow(SQLModel, table=True):
+    __tablename__ = "breaker"
+
+    connection_id: int = Field(
+        foreign_key="connection_state.id", primary_key=True, ondelete="CASCADE"
+    )
+    state: str = Field(default="closed", max_length=16)
+    failures: int = 0
+    successes: int = 0
+    opened_at: datetime | None = None
+    version: int = 0
+    updated_at: datetime

@@ -1,0 +1,372 @@
+"""Every SQL statement the poller runs. Failures surface as StateError with what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import Engine, func, or_, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+
+from poller.breaker import Breaker, CircuitState
+from poller.clock import to_odoo, utcnow
+from poller.cursor import ScanPosition
+from poller.errors import ConnectionNotFound, StateError
+from poller.state.models import (
+    OPEN_STATUSES,
+    BreakerRow,
+    ConnectionState,
+    Delivery,
+    DeliveryStatus,
+    SyncLog,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """One order version to put into the outbox."""
+
+    order_id: int
+    order_name: str
+    write_date: str
+    event_id: str
+    event_type: str
+    payload: str | None
+    content_hash: str | None
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What one send attempt did to one outbox row."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    http_status: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+
+
+def _describe(exc: DBAPIError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first[:200]
+
+
+class Store:
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        except IntegrityError:
+            raise
+        except OperationalError as exc:
+            detail = _describe(exc)
+            hint = (
+                "Another process holds the SQLite database; retry, or raise "
+                "POLLER_SQLITE_BUSY_TIMEOUT_MS"
+                if "locked" in detail
+                else "Check that the poller database is reachable (POLLER_DATABASE_URL)"
+            )
+            raise StateError(f"poller database error: {detail}", hint=hint) from None
+        except DBAPIError as exc:
+            raise StateError(f"poller database error: {_describe(exc)}") from None
+
+    # -- connections ---------------------------------------------------------------------
+
+    def ensure_connection(self, name: str, *, since: datetime | None = None) -> ConnectionState:
+        """The connection's state row, created with its cursor at `since` (default: now)."""
+        with self.session() as s:
+            row = s.exec(select(ConnectionState).where(ConnectionState.name == name)).first()
+            if row is not None:
+                return row
+            now = self.clock()
+            row = ConnectionState(name=name, created_at=now, cursor=to_odoo(since or now))
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+            return row
+
+    def find_connection(self, ref: str | int) -> ConnectionState:
+        with self.session() as s:
+            query = select(ConnectionState)
+            if isinstance(ref, int) or str(ref).isdigit():
+                query = query.where(ConnectionState.id == int(ref))
+            else:
+                query = query.where(ConnectionState.name == ref)
+            row = s.exec(query).first()
+        if row is None:
+            raise ConnectionNotFound(
+                f"no connection named {ref!r}", hint="See `poller list` for the connections"
+            )
+        return row
+
+    def connections(self) -> list[ConnectionState]:
+        with self.session() as s:
+            return list(s.exec(select(ConnectionState).order_by(ConnectionState.id)))
+
+    def _update_connection(self, connection_id: int, **values: object) -> int:
+        with self.session() as s:
+            result = s.exec(  # type: ignore[call-overload]
+                update(ConnectionState)
+                .where(col(ConnectionState.id) == connection_id)
+                .values(**values)
+            )
+            s.commit()
+            return int(result.rowcount or 0)
+
+    def save_odoo_session(self, connection_id: int, session_json: str | None) -> None:
+        self._update_connection(connection_id, session_json=session_json)
+
+    def mark_endpoint_gone(self, connection_id: int, gone: bool) -> None:
+        self._update_connection(connection_id, endpoint_gone_at=self.clock() if gone else None)
+
+    # -- lease ---------------------------------------------------------------------------
+
+    def acquire_lease(self, connection_id: int, owner: str, ttl_seconds: int) -> bool:
+        """Compare-and-set: take the lease when free or expired. True when `owner` holds it."""
+        now = self.clock()
+        with self.session() as s:
+            result = s.exec(  # type: ignore[call-overload]
+                update(ConnectionState)
+                .where(col(ConnectionState.id) == connection_id)
+                .where(
+                    or_(
+                        col(ConnectionState.lease_owner).is_(None),
+                        col(ConnectionState.lease_owner) == owner,
+                        col(ConnectionState.lease_expires_at) < now,
+                    )
+                )
+                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=ttl_seconds))
+            )
+            s.commit()
+            return bool(result.rowcount)
+
+    def release_lease(self, connection_id: int, owner: str) -> None:
+        with self.session() as s:
+            s.exec(  # type: ignore[call-overload]
+                update(ConnectionState)
+                .where(col(ConnectionState.id) == connection_id)
+                .where(col(ConnectionState.lease_owner) == owner)
+                .values(lease_owner=None, lease_expires_at=None, last_poll_at=self.clock())
+            )
+            s.commit()
+
+    # -- scan and outbox -----------------------------------------------------------------
+
+    def known_versions(
+        self, connection_id: int, stamps: Sequence[tuple[int, str]]
+    ) -> set[tuple[int, str]]:
+        """Which (order id, write_date) pairs are already in the outbox (the idempotency key)."""
+        if not stamps:
+            return set()
+        order_ids = sorted({order_id for order_id, _ in stamps})
+        with self.session() as s:
+            rows = s.exec(
+                select(Delivery.order_id, Delivery.write_date)
+                .where(Delivery.connection_id == connection_id)
+                .where(col(Delivery.order_id).in_(order_ids))
+            ).all()
+        return {(order_id, write_date) for order_id, write_date in rows}
+
+    def latest_hashes(self, connection_id: int, order_ids: Sequence[int]) -> dict[int, str]:
+        """Content hash of the newest mapped version of each order (absent: never mapped)."""
+        if not order_ids:
+            return {}
+        with self.session() as s:
+            newest = (
+                select(Delivery.order_id, func.max(Delivery.write_date).label("wd"))
+                .where(Delivery.connection_id == connection_id)
+                .where(col(Delivery.order_id).in_(list(order_ids)))
+                .where(col(Delivery.content_hash).is_not(None))
+                .group_by(col(Delivery.order_id))
+                .subquery()
+            )
+            rows = s.exec(
+                select(Delivery.order_id, Delivery.content_hash)
+                .join(
+                    newest,
+                    (col(Delivery.order_id) == newest.c.order_id)
+                    & (col(Delivery.write_date) == newest.c.wd),
+                )
+                .where(Delivery.connection_id == connection_id)
+            ).all()
+        return {order_id: content for order_id, content in rows if content}
+
+    def enqueue_page(
+        self, connection_id: int, deliveries: Sequence[NewDelivery], position: ScanPosition
+    ) -> list[int]:
+        """Queue a page's order versions and checkpoint the scan, in one transaction."""
+        now = self.clock()
+        rows = [
+            Delivery(
+                connection_id=connection_id,
+                order_id=d.order_id,
+                order_name=d.order_name,
+                write_date=d.write_date,
+                event_id=d.event_id,
+                event_type=d.event_type,
+                status=d.status,
+                payload=d.payload,
+                content_hash=d.content_hash,
+                last_error=d.last_error,
+                created_at=now,
+                updated_at=now,
+            )
+            for d in deliveries
+        ]
+        with self.session() as s:
+            s.add_all(rows)
+            s.exec(  # type: ignore[call-overload]
+                update(ConnectionState)
+                .where(col(ConnectionState.id) == connection_id)
+                .values(
+                    scan_lower_bound=position.lower_bound,
+                    scan_after_id=position.after_id,
+                    scan_max_write_date=position.max_write_date,
+                )
+            )
+            try:
+                s.commit()
+            except IntegrityError as exc:
+                raise StateError(
+                    f"an order version of this page is already queued: {_describe(exc)}",
+                    hint="Two polls of one connection overlapped; the lease should prevent this",
+                ) from None
+        return [row.id for row in rows if row.status == DeliveryStatus.PENDING and row.id]
+
+    def finish_scan(self, connection_id: int, cursor: str) -> None:
+        self._update_connection(
+            connection_id,
+            cursor=cursor,
+            scan_lower_bound=None,
+            scan_after_id=0,
+            scan_max_write_date=None,
+        )
+
+    def open_deliveries(self, delivery_ids: Sequence[int]) -> list[Delivery]:
+        if not delivery_ids:
+            return []
+        with self.session() as s:
+            return list(
+                s.exec(
+                    select(Delivery)
+                    .where(col(Delivery.id).in_(list(delivery_ids)))
+                    .where(col(Delivery.status).in_(OPEN_STATUSES))
+                    .order_by(col(Delivery.id))
+                )
+            )
+
+    def due_retries(self, connection_id: int, now: datetime, limit: int) -> list[Delivery]:
+        """Failed deliveries whose next attempt is due, and any left pending by a crashed run,
+        oldest first."""
+        due = (col(Delivery.status) == DeliveryStatus.RETRYING) & (
+            col(Delivery.next_attempt_at) <= now
+        )
+        with self.session() as s:
+            return list(
+                s.exec(
+                    select(Delivery)
+                    .where(Delivery.connection_id == connection_id)
+                    .where(due | (col(Delivery.status) == DeliveryStatus.PENDING))
+                    .order_by(col(Delivery.id))
+                    .limit(limit)
+                )
+            )
+
+    def record_results(self, results: Sequence[DeliveryResult]) -> None:
+        """Write a batch of send outcomes in one transaction."""
+        if not results:
+            return
+        now = self.clock()
+        with self.session() as s:
+            for r in results:
+                values: dict[str, object] = {
+                    "status": r.status,
+                    "last_status": r.http_status,
+                    "last_error": r.error,
+                    "next_attempt_at": r.next_attempt_at,
+                    "updated_at": now,
+                    "attempts": col(Delivery.attempts) + 1,
+                }
+                if r.status == DeliveryStatus.DELIVERED:
+                    values["delivered_at"] = now
+                s.exec(  # type: ignore[call-overload]
+                    update(Delivery).where(col(Delivery.id) == r.delivery_id).values(**values)
+                )
+            s.commit()
+
+    def deliveries(
+        self, connection_id: int | None = None, statuses: Sequence[str] | None = None
+    ) -> list[Delivery]:
+        with self.session() as s:
+            query = select(Delivery).order_by(col(Delivery.id))
+            if connection_id is not None:
+                query = query.where(Delivery.connection_id == connection_id)
+            if statuses:
+                query = query.where(col(Delivery.status).in_(list(statuses)))
+            return list(s.exec(query))
+
+    # -- breaker -------------------------------------------------------------------------
+
+    def load_breaker(self, connection_id: int) -> tuple[Breaker, int]:
+        with self.session() as s:
+            row = s.get(BreakerRow, connection_id)
+        if row is None:
+            return Breaker(), -1
+        return (
+            Breaker(CircuitState(row.state), row.failures, row.successes, row.opened_at),
+            row.version,
+        )
+
+    def save_breaker(self, connection_id: int, breaker: Breaker, expected_version: int) -> bool:
+        """Compare-and-set on the row version; False when another process changed it first."""
+        values = {
+            "state": breaker.state.value,
+            "failures": breaker.failures,
+            "successes": breaker.successes,
+            "opened_at": breaker.opened_at,
+            "updated_at": self.clock(),
+        }
+        with self.session() as s:
+            if expected_version < 0:
+                s.add(BreakerRow(connection_id=connection_id, version=0, **values))  # type: ignore[arg-type]
+                try:
+                    s.commit()
+                except IntegrityError:
+                    return False
+                return True
+            result = s.exec(  # type: ignore[call-overload]
+                update(BreakerRow)
+                .where(col(BreakerRow.connection_id) == connection_id)
+                .where(col(BreakerRow.version) == expected_version)
+                .values(version=expected_version + 1, **values)
+            )
+            s.commit()
+            return bool(result.rowcount)
+
+    # -- sync log ------------------------------------------------------------------------
+
+    def add_sync_log(self, row: SyncLog) -> None:
+        with self.session() as s:
+            s.add(row)
+            s.commit()
+
+    def sync_logs(self, connection_id: int | None = None, limit: int = 50) -> list[SyncLog]:
+        with self.session() as s:
+            query = select(SyncLog).order_by(col(SyncLog.id).desc()).limit(limit)
+            if connection_id is not None:
+                query = query.where(SyncLog.connection_id == connection_id)
+            return list(s.exec(query))
