@@ -17,7 +17,7 @@ from prefect.states import Completed, Failed, State
 from prefect.tasks import Task, exponential_backoff
 
 from flows.publish import publish_report
-from poller.blocks import OdooConnection
+from poller.blocks import load_connection
 from poller.cursor import ScanPosition
 from poller.errors import PollerError
 from poller.odoo.client import OdooSession
@@ -126,8 +126,7 @@ class TaskSteps:
 async def poll_connection(connection: str) -> State[Any]:
     """Poll one Odoo connection once and deliver what is new to StockMaster."""
     logger = get_run_logger()
-    block = await OdooConnection.aload(connection)
-    poller = open_poller(block.to_config(connection))
+    poller = open_poller(await load_connection(connection))
     flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     try:
         report = await run_cycle(poller, TaskSteps(poller), flow_run_id=flow_run_id)

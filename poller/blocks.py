@@ -13,6 +13,7 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from poller.connections import ConnectionConfig
+from poller.errors import ConnectionNotFound
 
 
 class OdooConnection(Block):
@@ -62,3 +63,20 @@ class OdooConnection(Block):
             transport=config.transport,
             enabled=config.enabled,
         )
+
+
+async def load_connection(name: str) -> ConnectionConfig:
+    """The connection's definition from its block; ConnectionNotFound when there is none."""
+    try:
+        block = await OdooConnection.aload(name)
+    except ValueError:
+        raise ConnectionNotFound(
+            f"no connection named {name!r} (no '{OdooConnection._block_type_slug}' block "
+            f"of that name in Prefect)",
+            hint="See `poller list`, or add it with `poller add`",
+        ) from None
+    return block.to_config(name)
+
+
+async def save_connection(config: ConnectionConfig) -> None:
+    await OdooConnection.from_config(config).asave(config.name, overwrite=True)

@@ -22,7 +22,8 @@ class ScanPosition:
     max_write_date: str | None = None
 
     def advanced(self, last_id: int, write_dates: list[str]) -> ScanPosition:
-        newest = max([*write_dates, *([self.max_write_date] if self.max_write_date else [])])
+        seen = [*write_dates, *([self.max_write_date] if self.max_write_date else [])]
+        newest = max(seen) if seen else None
         return replace(self, after_id=max(self.after_id, last_id), max_write_date=newest)
 
 

@@ -1,7 +1,115 @@
-"""Shared fixtures: real objects over loopback, never mocks of our own code."""
+"""Shared fixtures: real objects over loopback (simulator, receiver, Prefect server, SQLite)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from poller.connections import ConnectionConfig
+from poller.crypto import SecretBox, generate_key
+from poller.delivery.signing import generate_webhook_secret
+from poller.settings import Settings, get_settings
+from poller.sim.odoo import OdooSim
+from poller.sim.receiver import Receiver
+from poller.sim.seed import seed_shop
+from poller.sim.server import BackgroundServer
+
+ODOO_DATABASE = "odoo_test"
+ODOO_LOGIN = "admin"
+API_KEY = "test-api-key-5f1d0c"
+BEFORE_SEED = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+@dataclass
+class Running:
+    url: str
+
+
+@dataclass
+class RunningOdoo(Running):
+    sim: OdooSim
+
+
+@dataclass
+class RunningReceiver(Running):
+    receiver: Receiver
+    secret: str
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """A real Prefect server (SQLite in a temporary folder) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def poller_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A fresh encryption key and a fresh SQLite file for each test."""
+    from poller.runtime import store_for
+
+    monkeypatch.setenv("POLLER_ENCRYPTION_KEY", generate_key())
+    monkeypatch.setenv("POLLER_DATABASE_URL", f"sqlite:///{tmp_path / 'poller.db'}")
+    get_settings.cache_clear()
+    store_for.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+    store_for.cache_clear()
+
+
+@pytest.fixture
+def odoo() -> Iterator[RunningOdoo]:
+    sim = OdooSim(database=ODOO_DATABASE, login=ODOO_LOGIN, api_keys=[API_KEY])
+    seed_shop(sim)
+    with BackgroundServer(sim.app) as server:
+        yield RunningOdoo(url=server.url, sim=sim)
+
+
+@pytest.fixture
+def stockmaster() -> Iterator[RunningReceiver]:
+    secret = generate_webhook_secret()
+    receiver = Receiver(secret=secret)
+    with BackgroundServer(receiver.app) as server:
+        yield RunningReceiver(url=f"{server.url}/webhooks", receiver=receiver, secret=secret)
+
+
+def make_config(
+    settings: Settings, odoo: Running, stockmaster: RunningReceiver, name: str = "acme"
+) -> ConnectionConfig:
+    box = SecretBox(settings.encryption_key)
+    return ConnectionConfig(
+        name=name,
+        odoo_url=odoo.url,  # type: ignore[arg-type]
+        database=ODOO_DATABASE,
+        username=ODOO_LOGIN,
+        api_key_encrypted=box.encrypt(API_KEY),
+        webhook_url=stockmaster.url,  # type: ignore[arg-type]
+        webhook_secret_encrypted=box.encrypt(stockmaster.secret),
+    )
+
+
+@pytest.fixture
+async def connection(
+    prefect_api: None,
+    poller_settings: Settings,
+    odoo: RunningOdoo,
+    stockmaster: RunningReceiver,
+) -> AsyncIterator[ConnectionConfig]:
+    """The seeded shop registered as connection `acme`: its block in Prefect, its state row."""
+    from poller.blocks import save_connection
+    from poller.runtime import default_store
+
+    config = make_config(poller_settings, odoo, stockmaster)
+    await save_connection(config)
+    default_store(poller_settings).ensure_connection(config.name, since=BEFORE_SEED)
+    yield config

@@ -27,38 +27,86 @@ def test_order_with_sections_notes_and_zero_quantity_keeps_only_goods(bundle) ->
     assert payload["occurred_at"] == "2026-11-28T08:19:30Z"
     assert payload["event_id"] == event_id(1, 1, "2026-11-28 08:19:30")
     assert payload["connection"] == {
-        "id": 1, "name": "acme", "odoo_url": "https://acme.odoo.com",
-        "database": "odoo_test", "odoo_version": "16.0",
+        "id": 1,
+        "name": "acme",
+        "odoo_url": "https://acme.odoo.com",
+        "database": "odoo_test",
+        "odoo_version": "16.0",
     }
     order = payload["order"]
-    assert {k: order[k] for k in (
-        "id", "name", "state", "client_order_ref", "date_order", "commitment_date",
-        "write_date", "currency", "amount_untaxed", "amount_tax", "amount_total",
-    )} == {
-        "id": 1, "name": "S00001", "state": "sale", "client_order_ref": "PO-ALICE-0001",
-        "date_order": "2026-11-28T08:19:30Z", "commitment_date": None,
-        "write_date": "2026-11-28T08:19:30Z", "currency": "USD",
-        "amount_untaxed": 195.0, "amount_tax": 29.25, "amount_total": 224.25,
+    assert {
+        k: order[k]
+        for k in (
+            "id",
+            "name",
+            "state",
+            "client_order_ref",
+            "date_order",
+            "commitment_date",
+            "write_date",
+            "currency",
+            "amount_untaxed",
+            "amount_tax",
+            "amount_total",
+        )
+    } == {
+        "id": 1,
+        "name": "S00001",
+        "state": "sale",
+        "client_order_ref": "PO-ALICE-0001",
+        "date_order": "2026-11-28T08:19:30Z",
+        "commitment_date": None,
+        "write_date": "2026-11-28T08:19:30Z",
+        "currency": "USD",
+        "amount_untaxed": 195.0,
+        "amount_tax": 29.25,
+        "amount_total": 224.25,
     }
     assert order["customer"] == {
-        "id": 7, "name": "Alice Martin", "company_name": None,
-        "email": "alice.martin@example.com", "phone": "+1 217-555-0101", "vat": None,
-        "street": "742 Evergreen Terrace", "street2": "Apt 3B", "city": "Springfield",
-        "zip": "62704", "state_code": "IL", "country_code": "US",
+        "id": 7,
+        "name": "Alice Martin",
+        "company_name": None,
+        "email": "alice.martin@example.com",
+        "phone": "+1 217-555-0101",
+        "vat": None,
+        "street": "742 Evergreen Terrace",
+        "street2": "Apt 3B",
+        "city": "Springfield",
+        "zip": "62704",
+        "state_code": "IL",
+        "country_code": "US",
     }
     assert order["shipping_address"] == order["customer"]
     assert order["lines"] == [
         {
-            "id": 2, "product_id": 1, "sku": "WID-001", "barcode": "4006381333931",
-            "name": "Widget Standard", "description": "[WID-001] Widget Standard",
-            "quantity": 3.0, "uom": "Units", "price_unit": 25.0, "discount": 0.0,
-            "price_subtotal": 75.0, "price_total": 86.25, "product_type": "consumable",
+            "id": 2,
+            "product_id": 1,
+            "sku": "WID-001",
+            "barcode": "4006381333931",
+            "name": "Widget Standard",
+            "description": "[WID-001] Widget Standard",
+            "quantity": 3.0,
+            "uom": "Units",
+            "price_unit": 25.0,
+            "discount": 0.0,
+            "price_subtotal": 75.0,
+            "price_total": 86.25,
+            "product_type": "consumable",
         },
         {
-            "id": 6, "product_id": 5, "sku": "SRV-INST", "barcode": None,
-            "name": "Installation Service", "description": "[SRV-INST] Installation Service",
-            "quantity": 1.5, "uom": "Units", "price_unit": 80.0, "discount": 0.0,
-            "price_subtotal": 120.0, "price_total": 138.0, "product_type": "service",
+            "id": 6,
+            "product_id": 5,
+            "sku": "SRV-INST",
+            "barcode": None,
+            "name": "Installation Service",
+            "description": "[SRV-INST] Installation Service",
+            "quantity": 1.5,
+            "uom": "Units",
+            "price_unit": 80.0,
+            "discount": 0.0,
+            "price_subtotal": 120.0,
+            "price_total": 138.0,
+            "product_type": "service",
         },
     ]
 
@@ -100,7 +148,8 @@ def test_phone_falls_back_to_mobile(bundle) -> None:
 def test_missing_product_quarantines_only_that_order(bundle) -> None:
     del bundle.products[5]  # used by orders 1 and 3
     page = map_page(
-        bundle, recorded_context(),
+        bundle,
+        recorded_context(),
         [OrderStamp(i, "2026-11-28 08:19:30") for i in (1, 2, 3, 4)],
     )
     assert [p.order.id for p in page.payloads] == [2, 4]

@@ -12,7 +12,9 @@ async def post_event(
     http: httpx.AsyncClient, url: str, body: str, headers: dict[str, str]
 ) -> Outcome:
     try:
-        response = await http.post(url, content=body.encode(), headers=headers)
+        response = await http.post(
+            url, content=body.encode(), headers=headers, follow_redirects=False
+        )
     except httpx.HTTPError as exc:
         return classify_exception(exc)
     return classify_response(

@@ -6,7 +6,9 @@ used as raw UTF-8 key bytes, so a receiver verifies with `Webhook(secret.encode(
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+import secrets
+from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
@@ -24,7 +26,7 @@ def signer(secret: str) -> Webhook:
 def signed_headers(
     *, event_id: str, body: str, secret: str, connection_id: int, now: datetime
 ) -> dict[str, str]:
-    signature = signer(secret).sign(msg_id=event_id, timestamp=now, data=body)
+    signature = signer(secret).sign(msg_id=event_id, timestamp=now.astimezone(UTC), data=body)
     return {
         "Content-Type": "application/json",
         "X-Webhook-Secret": secret,
@@ -35,3 +37,8 @@ def signed_headers(
         "Idempotency-Key": event_id,
         "User-Agent": USER_AGENT,
     }
+
+
+def generate_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()

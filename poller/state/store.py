@@ -108,8 +108,9 @@ class Store:
                 query = query.where(ConnectionState.name == ref)
             row = s.exec(query).first()
         if row is None:
+            what = f"with id {ref}" if str(ref).isdigit() else f"named {ref!r}"
             raise ConnectionNotFound(
-                f"no connection named {ref!r}", hint="See `poller list` for the connections"
+                f"no connection {what}", hint="See `poller list` for the connections"
             )
         return row
 
@@ -228,19 +229,21 @@ class Store:
             for d in deliveries
         ]
         with self.session() as s:
-            s.add_all(rows)
-            s.exec(  # type: ignore[call-overload]
-                update(ConnectionState)
-                .where(col(ConnectionState.id) == connection_id)
-                .values(
-                    scan_lower_bound=position.lower_bound,
-                    scan_after_id=position.after_id,
-                    scan_max_write_date=position.max_write_date,
-                )
-            )
             try:
+                s.add_all(rows)
+                s.flush()
+                s.exec(  # type: ignore[call-overload]
+                    update(ConnectionState)
+                    .where(col(ConnectionState.id) == connection_id)
+                    .values(
+                        scan_lower_bound=position.lower_bound,
+                        scan_after_id=position.after_id,
+                        scan_max_write_date=position.max_write_date,
+                    )
+                )
                 s.commit()
             except IntegrityError as exc:
+                s.rollback()
                 raise StateError(
                     f"an order version of this page is already queued: {_describe(exc)}",
                     hint="Two polls of one connection overlapped; the lease should prevent this",

@@ -124,7 +124,9 @@ async def test_revoked_key_fails_after_one_re_authentication() -> None:
 
 @respx.mock
 async def test_read_of_missing_id_is_an_empty_list_not_an_error() -> None:
-    respx.post(f"{URL}/jsonrpc").mock(side_effect=recorded_reply(POLL_CYCLE, "error_read_missing_id"))
+    respx.post(f"{URL}/jsonrpc").mock(
+        side_effect=recorded_reply(POLL_CYCLE, "error_read_missing_id")
+    )
     async with httpx.AsyncClient() as http:
         client = OdooClient(
             http, url=URL, database="odoo_test", login="admin", secret=KEY, connection="acme"
@@ -145,10 +147,21 @@ async def test_read_of_missing_id_is_an_empty_list_not_an_error() -> None:
             OdooProtocolError,
             "answered text/html instead of JSON",
         ),
-        (httpx.Response(200, text='{"jsonrpc": "2.0", "id": 1, "res'), OdooProtocolError, "truncated"),
-        (httpx.Response(200, json={"jsonrpc": "2.0", "id": 999, "result": []}), OdooProtocolError,
-         "does not match"),
-        (httpx.Response(200, json={"jsonrpc": "2.0", "id": 1}), OdooProtocolError, "neither result"),
+        (
+            httpx.Response(200, text='{"jsonrpc": "2.0", "id": 1, "res'),
+            OdooProtocolError,
+            "truncated",
+        ),
+        (
+            httpx.Response(200, json={"jsonrpc": "2.0", "id": 999, "result": []}),
+            OdooProtocolError,
+            "does not match",
+        ),
+        (
+            httpx.Response(200, json={"jsonrpc": "2.0", "id": 1}),
+            OdooProtocolError,
+            "neither result",
+        ),
     ],
 )
 @respx.mock
@@ -163,14 +176,17 @@ async def test_broken_answers_are_named(
 
 @respx.mock
 async def test_rate_limit_carries_retry_after_and_is_transient() -> None:
-    respx.post(f"{URL}/jsonrpc").mock(return_value=httpx.Response(429, headers={"Retry-After": "7"}))
+    respx.post(f"{URL}/jsonrpc").mock(
+        return_value=httpx.Response(429, headers={"Retry-After": "7"})
+    )
     with pytest.raises(OdooRateLimited) as err:
         await run_call()
     assert err.value.retry_after == 7.0 and err.value.transient
 
 
 @pytest.mark.parametrize(
-    "exc", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("x")]
+    "exc",
+    [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("x")],
 )
 @respx.mock
 async def test_transport_failures_are_transient(exc: Exception) -> None:

@@ -1,0 +1,225 @@
+"""The recorded Odoo 16.0 shop of `tests/fixtures/odoo16/`: same ids, names, amounts and times.
+
+Orders 1-6 were created first (`odoo16-responses.json` was recorded then), orders 7-12 about a
+minute later as a copy of them (`odoo16-poll-cycle.json`). Stored times carry microseconds, so
+replaying the recorded keyset requests gives the recorded answers: orders 7, 8 and 9 are stored
+at 08:20:29.38, .69 and .93 and all read back as "2026-11-28 08:20:29".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from poller.sim.odoo import OdooSim, naive_utc
+
+DAY = "2026-11-28 "
+MASTER_DATA_TIME = "08:19:28.402117"
+EUR, USD = 1, 2
+ALICE, ACME, BOB, MINIMAL = 7, 8, 9, 10
+WIDGET, GADGET, CABLE, MYSTERY, SERVICE = 1, 2, 3, 4, 5
+NOTE = "<p>Deliver to the back door.</p>"
+
+LineSpec = dict[str, Any]
+
+
+def _section(name: str) -> LineSpec:
+    return {"display_type": "line_section", "name": name}
+
+
+def _product(product_id: int, qty: float, price: float, discount: float = 0.0) -> LineSpec:
+    return {"product_id": product_id, "qty": qty, "price_unit": price, "discount": discount}
+
+
+ALICE_LINES = (
+    _section("Hardware"),
+    _product(WIDGET, 3, 25.0),
+    _product(CABLE, 0, 7.99),
+    {"display_type": "line_note", "name": "Cables are optional; quantity left at 0 on purpose."},
+    _section("Services"),
+    _product(SERVICE, 1.5, 80.0),
+)
+ACME_CONTACT_LINES = (_product(GADGET, 2, 120.5, 10.0), _product(WIDGET, 10, 22.5, 5.0))
+MINIMAL_LINES = (_product(MYSTERY, 4, 15.0), _product(SERVICE, 1, 80.0))
+ACME_EUR_LINES = (_product(GADGET, 1, 110.86), _product(CABLE, 5, 7.35))
+DRAFT_LINES = (_product(WIDGET, 1, 25.0),)  # not in the recording: plausible filler
+CANCELLED_LINES = (_product(GADGET, 1, 120.5),)  # idem
+
+
+@dataclass(frozen=True)
+class SeedOrder:
+    order_id: int
+    first_line_id: int
+    partner_id: int
+    lines: Sequence[LineSpec]
+    state: str
+    created: str
+    confirmed: str | None  # date_order of a confirmed (or later cancelled) order
+    written: str
+    client_order_ref: str | None = None
+    note: str | None = None
+    currency_id: int = USD
+
+
+FIRST_BATCH = (
+    SeedOrder(1, 1, ALICE, ALICE_LINES, "sale", "08:19:29.812345", "08:19:30.104822",
+              "08:19:30.104822", "PO-ALICE-0001", NOTE),
+    SeedOrder(2, 7, BOB, ACME_CONTACT_LINES, "sale", "08:19:30.151204", "08:19:30.236610",
+              "08:19:30.236610", "ACME-PO-7781"),
+    SeedOrder(3, 9, MINIMAL, MINIMAL_LINES, "sale", "08:19:30.262158", "08:19:30.351972",
+              "08:19:30.351972"),
+    SeedOrder(4, 11, ACME, ACME_EUR_LINES, "sale", "08:19:30.377436", "08:19:30.458813",
+              "08:19:30.458813", "ACME-EUR-1", currency_id=EUR),
+    SeedOrder(5, 13, ALICE, DRAFT_LINES, "draft", "08:19:30.520907", None, "08:19:30.520907"),
+    SeedOrder(6, 14, MINIMAL, CANCELLED_LINES, "cancel", "08:19:30.581230", "08:19:30.640155",
+              "08:19:31.071548"),
+)
+SECOND_BATCH = (
+    SeedOrder(7, 15, ALICE, ALICE_LINES, "sale", "08:20:29.214637", "08:20:29.381204",
+              "08:20:29.381204", "PO-ALICE-0001", NOTE),
+    SeedOrder(8, 21, BOB, ACME_CONTACT_LINES, "sale", "08:20:29.527781", "08:20:29.692517",
+              "08:20:29.692517", "ACME-PO-7781"),
+    SeedOrder(9, 23, MINIMAL, MINIMAL_LINES, "sale", "08:20:29.801346", "08:20:29.934061",
+              "08:20:29.934061"),
+    SeedOrder(10, 25, ACME, ACME_EUR_LINES, "sale", "08:20:30.021894", "08:20:30.163370",
+              "08:20:30.163370", "ACME-EUR-1", currency_id=EUR),
+    SeedOrder(11, 27, ALICE, DRAFT_LINES, "draft", "08:20:30.307725", None, "08:20:30.307725"),
+    SeedOrder(12, 28, MINIMAL, CANCELLED_LINES, "cancel", "08:20:30.402219", "08:20:30.455061",
+              "08:20:30.612480"),
+)
+
+Stamp = Callable[[str], datetime]
+
+
+def seed_shop(sim: OdooSim, anchor: datetime | None = None, *, second_batch: bool = True) -> None:
+    """Load the recorded shop into an empty simulator.
+
+    With `anchor`, every time is shifted by one delta so that the latest seeded `write_date`
+    equals `anchor` (naive UTC). `second_batch=False` stops after orders 1-6, the state of the
+    shop when `odoo16-responses.json` was recorded.
+    """
+    orders = FIRST_BATCH + (SECOND_BATCH if second_batch else ())
+    stamp = _stamper(orders, anchor)
+    _seed_geography(sim, stamp)
+    _seed_currencies_and_units(sim, stamp)
+    _seed_products(sim, stamp)
+    _seed_partners(sim, stamp)
+    for order in orders:
+        _seed_order(sim, order, stamp)
+
+
+def _stamper(orders: Sequence[SeedOrder], anchor: datetime | None) -> Stamp:
+    latest = max(_recorded(order.written) for order in orders)
+    delta = timedelta(0) if anchor is None else naive_utc(anchor) - latest
+    return lambda clock: _recorded(clock) + delta
+
+
+def _recorded(clock: str) -> datetime:
+    return datetime.fromisoformat(DAY + clock)
+
+
+def _create(sim: OdooSim, model: str, stamp: Stamp, rows: Sequence[dict[str, Any]]) -> None:
+    moment = stamp(MASTER_DATA_TIME)
+    for values in rows:
+        sim.create(model, {"create_date": moment, "write_date": moment, **values})
+
+
+def _seed_geography(sim: OdooSim, stamp: Stamp) -> None:
+    _create(sim, "res.country", stamp, [
+        {"id": 57, "name": "Germany", "code": "DE", "currency_id": EUR, "phone_code": 49,
+         "vat_label": "USt-IdNr.", "name_position": "before"},
+        {"id": 233, "name": "United States", "code": "US", "currency_id": USD,
+         "phone_code": 1, "state_required": True, "zip_required": True,
+         "name_position": "before"},
+    ])
+    _create(sim, "res.country.state", stamp, [
+        {"id": 22, "name": "Illinois", "code": "IL", "country_id": 233},
+    ])
+
+
+def _seed_currencies_and_units(sim: OdooSim, stamp: Stamp) -> None:
+    common = {"active": True, "decimal_places": 2, "rounding": 0.01,
+              "currency_subunit_label": "Cents"}
+    _create(sim, "res.currency", stamp, [
+        {**common, "id": EUR, "name": "EUR", "symbol": "€", "full_name": "Euro",
+         "position": "after", "currency_unit_label": "Euros"},
+        {**common, "id": USD, "name": "USD", "symbol": "$", "full_name": "United States dollar",
+         "position": "before", "currency_unit_label": "Dollars"},
+    ])
+    _create(sim, "uom.uom", stamp, [
+        {"id": 1, "name": "Units", "category_id": 1, "factor": 1.0, "rounding": 0.01,
+         "uom_type": "reference", "active": True},
+    ])
+
+
+PRODUCTS = (
+    # id, name, default_code, barcode, detailed_type, list_price
+    (WIDGET, "Widget Standard", "WID-001", "4006381333931", "consu", 25.0),
+    (GADGET, "Gadget Pro", "GAD-PRO", None, "consu", 120.5),
+    (CABLE, "Cable 2m", "CAB-2M", None, "consu", 7.99),
+    (MYSTERY, "Mystery Item (no internal ref)", None, None, "consu", 15.0),
+    (SERVICE, "Installation Service", "SRV-INST", None, "service", 80.0),
+)
+
+
+def _seed_products(sim: OdooSim, stamp: Stamp) -> None:
+    templates, variants = [], []
+    for product_id, name, code, barcode, kind, price in PRODUCTS:
+        templates.append({
+            "id": product_id, "name": name, "default_code": code, "detailed_type": kind,
+            "type": kind, "list_price": price, "uom_id": 1, "uom_po_id": 1, "categ_id": 1,
+            "sale_ok": True, "purchase_ok": True, "active": True, "invoice_policy": "order",
+            "expense_policy": "no", "sale_line_warn": "no-message", "priority": "0",
+            "service_type": "manual",
+        })
+        variants.append({"id": product_id, "product_tmpl_id": product_id, "default_code": code,
+                         "barcode": barcode, "active": True})
+    _create(sim, "product.template", stamp, templates)
+    _create(sim, "product.product", stamp, variants)
+
+
+PARTNERS = (
+    {"id": ALICE, "name": "Alice Martin", "email": "alice.martin@example.com",
+     "phone": "+1 217-555-0101", "mobile": "+1 217-555-0199", "street": "742 Evergreen Terrace",
+     "street2": "Apt 3B", "city": "Springfield", "zip": "62704", "state_id": 22,
+     "country_id": 233, "ref": "SEED-FULL"},
+    {"id": ACME, "name": "Acme Industries GmbH", "email": "info@acme-industries.example",
+     "phone": "+49 30 1234567", "vat": "DE123456788", "street": "Industriestrasse 12",
+     "city": "Berlin", "zip": "10115", "country_id": 57, "is_company": True,
+     "ref": "SEED-COMPANY"},
+    {"id": BOB, "name": "Bob Builder", "parent_id": ACME,
+     "email": "bob.builder@acme-industries.example", "phone": "+49 30 1234568",
+     "vat": "DE123456788", "street": "Industriestrasse 12", "city": "Berlin", "zip": "10115",
+     "country_id": 57, "ref": "SEED-CONTACT"},
+    {"id": MINIMAL, "name": "Minimal Customer", "ref": "SEED-MIN"},
+)
+
+
+def _seed_partners(sim: OdooSim, stamp: Stamp) -> None:
+    common = {"active": True, "type": "contact", "lang": "en_US", "customer_rank": 1}
+    _create(sim, "res.partner", stamp, [{**common, **partner} for partner in PARTNERS])
+
+
+def _seed_order(sim: OdooSim, order: SeedOrder, stamp: Stamp) -> None:
+    created = stamp(order.created)
+    lines = [
+        {**spec, "id": order.first_line_id + offset}
+        for offset, spec in enumerate(order.lines)
+    ]
+    sim.insert_order(
+        {
+            "id": order.order_id,
+            "name": f"S{order.order_id:05d}",
+            "state": order.state,
+            "partner_id": order.partner_id,
+            "currency_id": order.currency_id,
+            "client_order_ref": order.client_order_ref,
+            "note": order.note,
+            "create_date": created,
+            "write_date": stamp(order.written),
+            "date_order": stamp(order.confirmed) if order.confirmed else created,
+        },
+        lines,
+    )

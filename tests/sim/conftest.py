@@ -1,0 +1,50 @@
+"""Fixtures for the Odoo simulator tests: simulators served over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from poller.sim.odoo import OdooSim
+from poller.sim.server import BackgroundServer
+from tests.sim.simkit import Rpc, seeded_sim
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[OdooSim], Rpc]]:
+    """Serve simulators over real HTTP for the test; all stopped afterwards."""
+    servers: list[BackgroundServer] = []
+    clients: list[Rpc] = []
+
+    def start(sim: OdooSim) -> Rpc:
+        server = BackgroundServer(sim.app).start()
+        servers.append(server)
+        clients.append(Rpc(server.url))
+        return clients[-1]
+
+    yield start
+    for client in clients:
+        client.http.close()
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[tuple[OdooSim, Rpc]]:
+    """The whole recorded shop (orders 1-12), served; tests using it must not change it."""
+    sim = seeded_sim()
+    with BackgroundServer(sim.app) as server:
+        client = Rpc(server.url)
+        yield sim, client
+        client.http.close()
+
+
+@pytest.fixture(scope="module")
+def first_batch_shop() -> Iterator[tuple[OdooSim, Rpc]]:
+    """Orders 1-6 only: the shop as it was when `odoo16-responses.json` was recorded."""
+    sim = seeded_sim(second_batch=False)
+    with BackgroundServer(sim.app) as server:
+        client = Rpc(server.url)
+        yield sim, client
+        client.http.close()
