@@ -18,8 +18,11 @@ def deployment_name(connection: str) -> str:
 async def to_deployment(config: ConnectionConfig, *, scheduled: bool = True) -> RunnerDeployment:
     """One deployment per connection, at most one run at a time.
 
-    A run that collides with a running one is cancelled rather than queued (CANCEL_NEW): the
-    next scheduled run picks up everything, so a slow poll never piles up a backlog of runs.
+    Colliding runs wait for the slot (ENQUEUE) rather than being cancelled: a runner submits
+    the next scheduled run ahead of time, so CANCEL_NEW would cancel every run whose
+    predecessor was still busy, and a manual run would be dropped during a scheduled one.
+    The slot is leased, so a crashed run cannot hold it for ever; the database lease
+    inside the flow is the second guard.
     """
     return await poll_connection.ato_deployment(
         name=config.name,
@@ -28,7 +31,7 @@ async def to_deployment(config: ConnectionConfig, *, scheduled: bool = True) -> 
         tags=[*TAGS, f"connection:{config.name}"],
         description=f"Polls Odoo database '{config.database}' at {config.odoo_base_url}",
         concurrency_limit=ConcurrencyLimitConfig(
-            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
         ),
         entrypoint_type=EntrypointType.MODULE_PATH,
     )

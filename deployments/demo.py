@@ -8,18 +8,21 @@ its deployment, and polls that run as real flow runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
+import signal
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from poller.clock import utcnow
 from poller.crypto import ENV_VAR, SecretBox, generate_key
-from poller.sim.expectations import contract_problems
+from poller.sim.expectations import SEEDED_CONFIRMED, contract_problems
 from poller.sim.receiver import Receiver
 from poller.sim.server import BackgroundServer
 
@@ -121,24 +124,72 @@ async def _serve_and_poll(*, once: bool, interval: int, console: Console) -> int
     )
     await save_connection(config)
     default_store().ensure_connection(DEMO, since=utcnow() - timedelta(days=1))
-    runner = Runner(name="poller-demo", query_seconds=1, pause_on_shutdown=False)
+    await _forget_previous_demo_deployment(deployment_name(DEMO))
+    runner = Runner(
+        name="poller-demo", query_seconds=1, prefetch_seconds=2, pause_on_shutdown=False
+    )
     await runner.aadd_deployment(await to_deployment(config, scheduled=not once))
     runner_task = asyncio.create_task(runner.start())
     ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
     console.print(f"Odoo simulator: {sim_server.url}   receiver: {receiver_server.url}")
     console.print(f"Prefect UI: [bold]{ui}[/] (deployment {deployment_name(DEMO)})")
     try:
-        run = await run_deployment(deployment_name(DEMO), timeout=180)
-        console.print(f"Flow run '{run.name}' finished: {run.state.name if run.state else '?'}")
-        console.print(_deliveries_table(receiver))
         if once:
+            run = await run_deployment(deployment_name(DEMO), timeout=180)
+            console.print(f"Flow run '{run.name}' finished: {run.state.name if run.state else '?'}")
+            console.print(_deliveries_table(receiver))
             return _check(receiver, console)
-        await _keep_polling(sim, receiver, interval, console)
+        console.print(
+            f"Polling every {interval}s on the deployment's schedule. Poll at once with "
+            f"[bold]prefect deployment run '{deployment_name(DEMO)}'[/] "
+            f"(PREFECT_API_URL={os.environ['PREFECT_API_URL']}) or the UI's Run button. "
+            "Ctrl-C stops."
+        )
+        stop = _stop_on_signal()
+        await _wait_for_seeded_orders(receiver, stop)
+        console.print(_deliveries_table(receiver))
+        await _keep_polling(sim, receiver, interval, console, stop)
+        console.print("Stopping: the runner, the simulator and the receiver.")
         return 0
     finally:
-        runner_task.cancel()
+        await _stop_runner(runner, runner_task)
         sim_server.stop()
         receiver_server.stop()
+
+
+async def _forget_previous_demo_deployment(name: str) -> None:
+    """A previous demo's deployment would still hold scheduled runs for a dead simulator."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:
+        try:
+            previous = await client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return
+        await client.delete_deployment(previous.id)
+
+
+async def _wait_for_seeded_orders(receiver: Receiver, stop: asyncio.Event) -> None:
+    while len(receiver.unique()) < len(SEEDED_CONFIRMED) and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=0.5)
+
+
+def _stop_on_signal() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _stop_runner(runner: Any, runner_task: asyncio.Task[None]) -> None:
+    if runner.started:
+        await runner.astop()
+    runner_task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await runner_task
 
 
 def _check(receiver: Receiver, console: Console) -> int:
@@ -155,16 +206,19 @@ def _check(receiver: Receiver, console: Console) -> int:
     return 0
 
 
-async def _keep_polling(sim: object, receiver: Receiver, interval: int, console: Console) -> None:
-    """Confirm a new order now and then, and show each delivery as it arrives."""
+async def _keep_polling(
+    sim: object, receiver: Receiver, interval: int, console: Console, stop: asyncio.Event
+) -> None:
+    """Confirm a new order now and then, and show each delivery as it arrives, until `stop`."""
     console.print(
         f"Polling every {interval}s; a new order is confirmed every {2 * interval}s. Ctrl-C stops."
     )
     rng = random.Random()
     seen = set(receiver.unique())
     tick = 0
-    while True:
-        await asyncio.sleep(interval)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
         tick += 1
         if tick % 2 == 0:
             created = sim.create_order(  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -51,11 +51,15 @@ def keygen() -> None:
 @app.command()
 @one_line_errors
 def demo(
-    once: bool = typer.Option(
-        False, "--once", help="Run one poll through a real flow run, check it, and exit."
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one poll through a real flow run, check it, exit.")
+    ] = False,
+    interval: Annotated[
+        int, typer.Option(help="Seconds between scheduled polls of the demo tenant.")
+    ] = 15,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its databases.")] = Path(
+        "data"
     ),
-    interval: int = typer.Option(15, help="Seconds between scheduled polls of the demo tenant."),
-    data_dir: Path = typer.Option(Path("data"), help="Where the demo keeps its databases."),
 ) -> None:
     """Bring up an Odoo simulator, a StockMaster-like receiver and a local Prefect server,
     then poll a demo tenant through its Prefect deployment."""
@@ -71,3 +75,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,7 +41,6 @@ Pred = Callable[[Row], bool]
 Clock = Callable[[], datetime]
 Leaf = tuple[Any, str, Any]
 
-DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 TAX_RATE = 0.15
 TAX_ID = 1
 X2MANY = frozenset({"one2many", "many2many"})
@@ -81,62 +81,55 @@ def load_fields(filename: str) -> dict[str, dict[str, dict[str, Any]]]:
 
 # --------------------------------------------------------------------------- errors
 
-Frame = tuple[str, int, str, str]
 
-_HEAD: tuple[Frame, ...] = (
-    ("odoo/http.py", 1632, "_serve_db",
-     "return service_model.retrying(self._serve_ir_http, self.env)"),
-    ("odoo/addons/base/controllers/rpc.py", 155, "jsonrpc",
-     "return dispatch_rpc(service, method, args)"),
-    ("odoo/http.py", 369, "dispatch_rpc", "return dispatch(method, params)"),
+def _frame(where: str, code: str) -> str:
+    """One traceback frame; `where` is "path:line:function" under /opt/odoo/odoo/."""
+    path, line, function = where.split(":")
+    return f'  File "/opt/odoo/odoo/{path}", line {line}, in {function}\n    {code}\n'
+
+
+_HEAD = (
+    _frame("http.py:1632:_serve_db", "return service_model.retrying(self._serve_ir_http, self.env)")
+    + _frame(
+        "addons/base/controllers/rpc.py:155:jsonrpc", "return dispatch_rpc(service, method, args)"
+    )
+    + _frame("http.py:369:dispatch_rpc", "return dispatch(method, params)")
 )
-_CALL: tuple[Frame, ...] = (
-    ("odoo/service/model.py", 59, "execute_kw",
-     "return execute(db, uid, obj, method, *args, **kw or {})"),
-    ("odoo/api.py", 464, "call_kw", "result = _call_kw_model(method, model, args, kwargs)"),
-)
-_SEARCH: tuple[Frame, ...] = (
-    *_CALL,
-    ("odoo/models.py", 4682, "_search", "query = self._where_calc(domain)"),
-)
-_FRAMES: dict[str, tuple[Frame, ...]] = {
-    "auth": (
-        ("odoo/service/model.py", 28, "dispatch", "security.check(db, uid, passwd)"),
-        ("odoo/addons/base/models/res_users.py", 855, "check", "raise AccessDenied()"),
+_CALL = _frame(
+    "service/model.py:59:execute_kw", "return execute(db, uid, obj, method, *args, **kw or {})"
+) + _frame("api.py:464:call_kw", "result = _call_kw_model(method, model, args, kwargs)")
+_SEARCH = _CALL + _frame("models.py:4682:_search", "query = self._where_calc(domain)")
+_INVALID_FIELD = 'raise ValueError("Invalid field %r on model %r" % (name, self._name))'
+
+#: The frames under the common head, by where the error is raised.
+_FRAMES: dict[str, str] = {
+    "auth": _frame("service/model.py:28:dispatch", "security.check(db, uid, passwd)")
+    + _frame("addons/base/models/res_users.py:855:check", "raise AccessDenied()"),
+    "db": _frame("sql_db.py:638:borrow", "result = psycopg2.connect(dsn=dsn)"),
+    "common": _frame("service/common.py:64:dispatch", "fn = globals()['exp_' + method]"),
+    "model": _frame(
+        "service/model.py:49:execute_cr", 'raise UserError(_("Object %s doesn\'t exist", obj))'
     ),
-    "db": (("odoo/sql_db.py", 638, "borrow", "result = psycopg2.connect(dsn=dsn)"),),
-    "common": (("odoo/service/common.py", 64, "dispatch", "fn = globals()['exp_' + method]"),),
-    "model": (
-        ("odoo/service/model.py", 49, "execute_cr",
-         "raise UserError(_(\"Object %s doesn't exist\", obj))"),
+    "method": _frame(
+        "api.py:461:call_kw",
+        "raise AttributeError(f\"The method '{name}' does not exist on the model "
+        "'{model._name}'\")",
     ),
-    "method": (
-        ("odoo/api.py", 461, "call_kw",
-         "raise AttributeError(f\"The method '{name}' does not exist on the model "
-         "'{model._name}'\")"),
+    "call": _CALL + _frame("api.py:435:_call_kw_model", "result = method(recs, *args, **kwargs)"),
+    "read": _CALL + _frame("models.py:2985:read", _INVALID_FIELD),
+    "leaf": _SEARCH
+    + _frame(
+        "osv/expression.py:396:check_leaf", 'raise ValueError("Invalid leaf %s" % str(element))'
     ),
-    "call": (*_CALL, ("odoo/api.py", 435, "_call_kw_model",
-                      "result = method(recs, *args, **kwargs)")),
-    "read": (
-        *_CALL,
-        ("odoo/models.py", 2985, "read",
-         'raise ValueError("Invalid field %r on model %r" % (name, self._name))'),
+    "domain": _SEARCH
+    + _frame(
+        "osv/expression.py:674:parse",
+        'raise ValueError("Invalid field %s.%s in leaf %s" % (model._name, path[0], str(leaf)))',
     ),
-    "leaf": (
-        *_SEARCH,
-        ("odoo/osv/expression.py", 396, "check_leaf",
-         'raise ValueError("Invalid leaf %s" % str(element))'),
-    ),
-    "domain": (
-        *_SEARCH,
-        ("odoo/osv/expression.py", 674, "parse",
-         'raise ValueError("Invalid field %s.%s in leaf %s" % (model._name, path[0], '
-         "str(leaf)))"),
-    ),
-    "order": (
-        *_CALL,
-        ("odoo/models.py", 4541, "_generate_order_by_inner",
-         'raise ValueError("Invalid field %r on model %r" % (order_field, self._name))'),
+    "order": _CALL
+    + _frame(
+        "models.py:4541:_generate_order_by_inner",
+        _INVALID_FIELD.replace("(name,", "(order_field,"),
     ),
 }
 
@@ -160,11 +153,10 @@ class OdooError(Exception):
         }
 
     def debug(self) -> str:
-        lines = ["Traceback (most recent call last):"]
-        for path, number, func, code in _HEAD + _FRAMES.get(self.where, _FRAMES["call"]):
-            lines += [f'  File "/opt/odoo/{path}", line {number}, in {func}', f"    {code}"]
-        lines.append(f"{self.name.removeprefix('builtins.')}: {self.message}")
-        return "\n".join(lines) + "\n"
+        """A short traceback ending in the exception line, as Odoo's `debug` field does."""
+        frames = _HEAD + _FRAMES.get(self.where, _FRAMES["call"])
+        exception = f"{self.name.removeprefix('builtins.')}: {self.message}"
+        return f"Traceback (most recent call last):\n{frames}{exception}\n"
 
 
 def access_denied() -> OdooError:
@@ -401,9 +393,11 @@ def _partner_commercial_row(store: Store, row: Row) -> Row:
 
 def _partner_company_name(store: Store, row: Row) -> Any:
     commercial = _partner_commercial_row(store, row)
-    return store.raw("res.partner", commercial, "name") if store.raw(
-        "res.partner", commercial, "is_company"
-    ) else False
+    return (
+        store.raw("res.partner", commercial, "name")
+        if store.raw("res.partner", commercial, "is_company")
+        else False
+    )
 
 
 def _partner_display(store: Store, row: Row) -> str:
@@ -445,9 +439,11 @@ MODELS: dict[str, ModelSpec] = {
         "date_order desc, id desc",
         _name("sale.order"),
         {
-            "type_name": lambda s, r: "Quotation"
-            if s.raw("sale.order", r, "state") in ("draft", "sent", "cancel")
-            else "Sales Order",
+            "type_name": lambda s, r: (
+                "Quotation"
+                if s.raw("sale.order", r, "state") in ("draft", "sent", "cancel")
+                else "Sales Order"
+            ),
         },
     ),
     "sale.order.line": ModelSpec(
@@ -470,9 +466,9 @@ MODELS: dict[str, ModelSpec] = {
                 _partner_commercial_row(s, r)
             ],
             "commercial_company_name": _partner_company_name,
-            "company_type": lambda s, r: "company"
-            if s.raw("res.partner", r, "is_company")
-            else "person",
+            "company_type": lambda s, r: (
+                "company" if s.raw("res.partner", r, "is_company") else "person"
+            ),
             "country_code": lambda s, r: s.related_raw("res.partner", r, "country_id", "code"),
             "parent_name": lambda s, r: s.related_raw("res.partner", r, "parent_id", "name"),
         },
@@ -527,6 +523,7 @@ STUB_NAMES: dict[tuple[str, int], str] = {
 
 TRUE_LEAF: Leaf = (1, "=", 1)
 FALSE_LEAF: Leaf = (0, "=", 1)
+# fmt: off
 TERM_OPERATORS = (
     "=", "!=", "<=", "<", ">", ">=", "=?", "=like", "=ilike", "like", "not like", "ilike",
     "not ilike", "in", "not in", "child_of", "parent_of",
@@ -536,12 +533,17 @@ LIKE_OPERATORS = ("like", "ilike", "not like", "not ilike", "=like", "=ilike")
 _ARITY = {"!": 1, "&": 2, "|": 2}
 _NEGATION = {
     "<": ">=", ">": "<=", "<=": ">", ">=": "<", "=": "!=", "!=": "=", "in": "not in",
-    "like": "not like", "ilike": "not ilike", "not in": "in", "not like": "like",
+    "not in": "in", "like": "not like", "not like": "like", "ilike": "not ilike",
     "not ilike": "ilike",
 }
+# fmt: on
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
@@ -688,9 +690,7 @@ def in_predicate(ftype: str, get: Getter, op: str, right: Sequence[Any]) -> Pred
 
 
 def _in(value: Any, params: frozenset[Any], with_null: bool) -> bool:
-    if is_null(value):
-        return with_null or (value is False and False in params)
-    return value in params
+    return with_null if is_null(value) else value in params
 
 
 def compare_predicate(ftype: str, get: Getter, op: str, right: Any) -> Pred:
@@ -718,8 +718,10 @@ def compare_predicate(ftype: str, get: Getter, op: str, right: Any) -> Pred:
 def _is_names(right: Any) -> bool:
     if isinstance(right, str):
         return True
-    return isinstance(right, (list, tuple)) and bool(right) and all(
-        isinstance(item, str) for item in right
+    return (
+        isinstance(right, (list, tuple))
+        and bool(right)
+        and all(isinstance(item, str) for item in right)
     )
 
 
@@ -762,9 +764,7 @@ class DomainCompiler:
         path = left.split(".", 1)
         info = self.store.field(self.model, path[0])
         if info is None:
-            raise value_error(
-                f"Invalid field {self.model}.{path[0]} in leaf {leaf}", "domain"
-            )
+            raise value_error(f"Invalid field {self.model}.{path[0]} in leaf {leaf}", "domain")
         if len(path) > 1:
             return self.leaf(self.through(info, path, op, right))
         if op in ("child_of", "parent_of"):
@@ -954,11 +954,14 @@ class Store:
         return lambda row: default
 
     def _inherited_getter(self, model: str, name: str) -> Getter:
+        """A field the child takes from its `_inherits` parent (product <- template)."""
         parent_model, link = MODELS[model].inherits or ("", "")
-        links = self.tables[model].column(link)
+        links = self.tables[model].cols.get(link)
         parent = self.tables[parent_model]
         get = self.getter(parent_model, name)
         default = self.tables[model].default(name)
+        if links is None:
+            return lambda row: default
 
         def inherited(row: Row) -> Any:
             target = parent.row(links[row])
@@ -1102,12 +1105,10 @@ class Store:
         info = self.field(model, name)
         if info is None:
             raise value_error(f"Invalid field {name!r} on model {model!r}", "order")
-        if name == "id" or (info["type"] != "many2one" and self._sortable(model, name)):
-            return [((*prefix, name), desc)]
+        if not self._sortable(model, name):
+            return []  # Odoo 16 logs "cannot be sorted on field" and ignores the term
         relation = info.get("relation")
-        if info["type"] != "many2one" or not self._sortable(model, name):
-            return []
-        if relation not in self.tables or (model, name) in seen:
+        if info["type"] != "many2one" or relation not in self.tables or (model, name) in seen:
             return [((*prefix, name), desc)]
         seen.add((model, name))
         terms: list[OrderTerm] = []
@@ -1276,9 +1277,7 @@ class BaseModel:
     ) -> list[int] | int:
         if count:
             return self.search_count(domain, limit)
-        rows = self._store.search_rows(
-            self._model, domain, offset, limit, order, self._active_test
-        )
+        rows = self._store.search_rows(self._model, domain, offset, limit, order, self._active_test)
         ids = self._store.tables[self._model].ids
         return [ids[row] for row in rows]
 
@@ -1399,8 +1398,11 @@ class OdooSim:
         return {
             "jsonrpc": "2.0",
             "id": request_id,
-            "error": {"code": self.profile.error_code, "message": "Odoo Server Error",
-                      "data": error.data()},
+            "error": {
+                "code": self.profile.error_code,
+                "message": "Odoo Server Error",
+                "data": error.data(),
+            },
         }
 
     def dispatch(self, service: Any, method: Any, args: Any) -> Any:
@@ -1632,8 +1634,9 @@ class OdooSim:
         row = self._require("product.product", product_id)
         qty = float(spec.get("qty", 1.0))
         price = spec.get("price_unit")
-        price = float(self.store.getter("product.product", "list_price")(row) if price is None
-                      else price)
+        price = float(
+            self.store.getter("product.product", "list_price")(row) if price is None else price
+        )
         discount = float(spec.get("discount") or 0.0)
         subtotal, tax, total = line_amounts(qty, price, discount)
         return {
@@ -1672,7 +1675,7 @@ class OdooSim:
             "id": order_id,
             "name": self._order_value(order_id, "name"),
             "state": self._order_value(order_id, "state"),
-            "write_date": self._order_value(order_id, "write_date").strftime(DATETIME_FORMAT),
+            "write_date": _format_datetime(self._order_value(order_id, "write_date")),
         }
 
     # ---- HTTP
@@ -1683,8 +1686,9 @@ class OdooSim:
                 Route("/jsonrpc", self._http_jsonrpc, methods=["POST"]),
                 Route("/sim/orders", self._http_create_order, methods=["POST"]),
                 Route("/sim/orders/generate", self._http_generate, methods=["POST"]),
-                Route("/sim/orders/{order_id:int}/{action}", self._http_order_action,
-                      methods=["POST"]),
+                Route(
+                    "/sim/orders/{order_id:int}/{action}", self._http_order_action, methods=["POST"]
+                ),
                 Route("/sim/calls", self._http_calls, methods=["GET"]),
                 Route("/sim/calls/reset", self._http_reset_calls, methods=["POST"]),
             ]
@@ -1703,8 +1707,11 @@ class OdooSim:
 
         def generate() -> dict[str, Any]:
             ids = self.add_generated_orders(**body)
-            return {"count": len(ids), "first_id": ids[0] if ids else None,
-                    "last_id": ids[-1] if ids else None}
+            return {
+                "count": len(ids),
+                "first_id": ids[0] if ids else None,
+                "last_id": ids[-1] if ids else None,
+            }
 
         return _control(generate)
 
@@ -1717,10 +1724,14 @@ class OdooSim:
 
     async def _http_calls(self, request: Request) -> Response:
         counts = self.call_counts()
-        return JSONResponse({
-            "total": sum(counts.values()),
-            "counts": [{**record._asdict(), "count": count} for record, count in counts.items()],
-        })
+        return JSONResponse(
+            {
+                "total": sum(counts.values()),
+                "counts": [
+                    {**record._asdict(), "count": count} for record, count in counts.items()
+                ],
+            }
+        )
 
     async def _http_reset_calls(self, request: Request) -> Response:
         self.reset_calls()
@@ -1771,12 +1782,12 @@ def _active_ids(store: Store, model: str) -> list[int]:
     return [table.ids[row] for row in range(len(table)) if active(row)]
 
 
-def _product_uom_price(store: Store, product_id: int) -> tuple[Any, Any]:
+def _sold_product(store: Store, product_id: int) -> tuple[int, str, Any, float]:
+    """(id, line name, unit, list price) of a product to put on generated lines."""
     row = store.tables["product.product"].row(product_id)
-    return (
-        store.getter("product.product", "uom_id")(row),
-        store.getter("product.product", "list_price")(row),
-    )
+    uom = store.getter("product.product", "uom_id")(row)
+    price = float(store.getter("product.product", "list_price")(row))
+    return product_id, store.display_name("product.product", product_id), uom, price
 
 
 def _repeat(block: Sequence[Any], total: int) -> list[Any]:
@@ -1791,11 +1802,7 @@ class _Generator:
         self.uid = uid
         self.k = lines_per_order
         self.partners = _active_ids(store, "res.partner")
-        self.products = [
-            (rid, store.display_name("product.product", rid), uom, float(price))
-            for rid in _active_ids(store, "product.product")
-            for uom, price in [_product_uom_price(store, rid)]
-        ]
+        self.products = [_sold_product(store, rid) for rid in _active_ids(store, "product.product")]
         if not self.partners or not self.products:
             raise SimError("seed partners and products before generating orders")
         self.period = math.lcm(len(self.products), 3)
@@ -1809,8 +1816,9 @@ class _Generator:
         line_ids = range(first_line, first_line + n * k)
         patterns = [self._pattern(i) for i in range(self.period)]
         partner_ids = _repeat(self.partners, n)
-        orders.extend(order_ids, self._order_columns(order_ids, first_line, times, partner_ids,
-                                                     patterns))
+        orders.extend(
+            order_ids, self._order_columns(order_ids, first_line, times, partner_ids, patterns)
+        )
         lines.extend(line_ids, self._line_columns(order_ids, times, partner_ids, patterns))
         return order_ids
 
@@ -1852,10 +1860,13 @@ class _Generator:
             "create_date": times,
             "write_date": times,
             "date_order": times,
-            "order_line": [tuple(range(first_line + i * k, first_line + (i + 1) * k))
-                           for i in range(n)],
-            **{key: _repeat([amount[key] for amount in amounts], n)
-               for key in ("amount_untaxed", "amount_tax", "amount_total")},
+            "order_line": [
+                tuple(range(first_line + i * k, first_line + (i + 1) * k)) for i in range(n)
+            ],
+            **{
+                key: _repeat([amount[key] for amount in amounts], n)
+                for key in ("amount_untaxed", "amount_tax", "amount_total")
+            },
         }
 
     def _line_columns(
@@ -1870,10 +1881,18 @@ class _Generator:
         block = [values for pattern in patterns for values in pattern]
         per_line = {
             name: _repeat([values[index] for values in block], total)
-            for index, name in enumerate((
-                "product_id", "name", "product_uom", "price_unit", "product_uom_qty",
-                "price_subtotal", "price_tax", "price_total",
-            ))
+            for index, name in enumerate(
+                (
+                    "product_id",
+                    "name",
+                    "product_uom",
+                    "price_unit",
+                    "product_uom_qty",
+                    "price_subtotal",
+                    "price_tax",
+                    "price_total",
+                )
+            )
         }
         return {
             **per_line,
@@ -1901,25 +1920,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8069, help="0 picks a free port")
-    parser.add_argument("--generated", type=int, default=0, metavar="N",
-                        help="also bulk-create N confirmed orders (benchmarks)")
+    parser.add_argument(
+        "--generated",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also bulk-create N confirmed orders (benchmarks)",
+    )
     parser.add_argument("--lines-per-order", type=int, default=5)
-    parser.add_argument("--same-second", action="store_true",
-                        help="give the generated orders one whole-second write_date")
+    parser.add_argument(
+        "--same-second",
+        action="store_true",
+        help="give the generated orders one whole-second write_date",
+    )
     parser.add_argument("--database", default="odoo_test")
     parser.add_argument("--login", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument("--api-key", action="append", default=[], dest="api_keys")
-    parser.add_argument("--recorded-times", action="store_true",
-                        help="keep the recorded 2026-11-28 times instead of ending at now")
+    parser.add_argument(
+        "--recorded-times",
+        action="store_true",
+        help="keep the recorded 2026-11-28 times instead of ending at now",
+    )
     args = parser.parse_args(argv)
     serve(args)
 
 
 def serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from poller.sim.seed import seed_shop
+    from poller.sim.seed import seed_shop  # seed imports this module
 
     sim = OdooSim(args.database, args.login, args.password, args.api_keys)
     seed_shop(sim, anchor=None if args.recorded_times else sim.clock())
@@ -1940,4 +1968,6 @@ def serve(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from poller.sim import odoo  # run the importable module, not a second `__main__` copy
+
+    odoo.main()

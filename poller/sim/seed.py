@@ -9,14 +9,14 @@ at 08:20:29.38, .69 and .93 and all read back as "2026-11-28 08:20:29".
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from poller.sim.odoo import OdooSim, naive_utc
 
-DAY = "2026-11-28 "
-MASTER_DATA_TIME = "08:19:28.402117"
+DAY = "2026-11-28 08:"
+MASTER_DATA_TIME = "19:28.402117"
 EUR, USD = 1, 2
 ALICE, ACME, BOB, MINIMAL = 7, 8, 9, 10
 WIDGET, GADGET, CABLE, MYSTERY, SERVICE = 1, 2, 3, 4, 5
@@ -55,40 +55,43 @@ class SeedOrder:
     partner_id: int
     lines: Sequence[LineSpec]
     state: str
-    created: str
-    confirmed: str | None  # date_order of a confirmed (or later cancelled) order
-    written: str
     client_order_ref: str | None = None
     note: str | None = None
     currency_id: int = USD
 
 
 FIRST_BATCH = (
-    SeedOrder(1, 1, ALICE, ALICE_LINES, "sale", "08:19:29.812345", "08:19:30.104822",
-              "08:19:30.104822", "PO-ALICE-0001", NOTE),
-    SeedOrder(2, 7, BOB, ACME_CONTACT_LINES, "sale", "08:19:30.151204", "08:19:30.236610",
-              "08:19:30.236610", "ACME-PO-7781"),
-    SeedOrder(3, 9, MINIMAL, MINIMAL_LINES, "sale", "08:19:30.262158", "08:19:30.351972",
-              "08:19:30.351972"),
-    SeedOrder(4, 11, ACME, ACME_EUR_LINES, "sale", "08:19:30.377436", "08:19:30.458813",
-              "08:19:30.458813", "ACME-EUR-1", currency_id=EUR),
-    SeedOrder(5, 13, ALICE, DRAFT_LINES, "draft", "08:19:30.520907", None, "08:19:30.520907"),
-    SeedOrder(6, 14, MINIMAL, CANCELLED_LINES, "cancel", "08:19:30.581230", "08:19:30.640155",
-              "08:19:31.071548"),
+    SeedOrder(1, 1, ALICE, ALICE_LINES, "sale", "PO-ALICE-0001", NOTE),
+    SeedOrder(2, 7, BOB, ACME_CONTACT_LINES, "sale", "ACME-PO-7781"),
+    SeedOrder(3, 9, MINIMAL, MINIMAL_LINES, "sale"),
+    SeedOrder(4, 11, ACME, ACME_EUR_LINES, "sale", "ACME-EUR-1", currency_id=EUR),
+    SeedOrder(5, 13, ALICE, DRAFT_LINES, "draft"),
+    SeedOrder(6, 14, MINIMAL, CANCELLED_LINES, "cancel"),
 )
-SECOND_BATCH = (
-    SeedOrder(7, 15, ALICE, ALICE_LINES, "sale", "08:20:29.214637", "08:20:29.381204",
-              "08:20:29.381204", "PO-ALICE-0001", NOTE),
-    SeedOrder(8, 21, BOB, ACME_CONTACT_LINES, "sale", "08:20:29.527781", "08:20:29.692517",
-              "08:20:29.692517", "ACME-PO-7781"),
-    SeedOrder(9, 23, MINIMAL, MINIMAL_LINES, "sale", "08:20:29.801346", "08:20:29.934061",
-              "08:20:29.934061"),
-    SeedOrder(10, 25, ACME, ACME_EUR_LINES, "sale", "08:20:30.021894", "08:20:30.163370",
-              "08:20:30.163370", "ACME-EUR-1", currency_id=EUR),
-    SeedOrder(11, 27, ALICE, DRAFT_LINES, "draft", "08:20:30.307725", None, "08:20:30.307725"),
-    SeedOrder(12, 28, MINIMAL, CANCELLED_LINES, "cancel", "08:20:30.402219", "08:20:30.455061",
-              "08:20:30.612480"),
+#: Orders 7-12 repeat 1-6 (lines 15-28).
+SECOND_BATCH = tuple(
+    replace(order, order_id=order.order_id + 6, first_line_id=order.first_line_id + 14)
+    for order in FIRST_BATCH
 )
+
+#: order id -> (create_date, date_order, write_date), minutes and seconds past 08:00 on the day.
+#: date_order is the confirmation time; cancelled orders were confirmed, then cancelled.
+# fmt: off
+TIMES: dict[int, tuple[str, str, str]] = {
+    1: ("19:29.812345", "19:30.104822", "19:30.104822"),
+    2: ("19:30.151204", "19:30.236610", "19:30.236610"),
+    3: ("19:30.262158", "19:30.351972", "19:30.351972"),
+    4: ("19:30.377436", "19:30.458813", "19:30.458813"),
+    5: ("19:30.520907", "19:30.520907", "19:30.520907"),
+    6: ("19:30.581230", "19:30.640155", "19:31.071548"),
+    7: ("20:29.214637", "20:29.381204", "20:29.381204"),
+    8: ("20:29.527781", "20:29.692517", "20:29.692517"),
+    9: ("20:29.801346", "20:29.934061", "20:29.934061"),
+    10: ("20:30.021894", "20:30.163370", "20:30.163370"),
+    11: ("20:30.307725", "20:30.307725", "20:30.307725"),
+    12: ("20:30.402219", "20:30.455061", "20:30.612480"),
+}
+# fmt: on
 
 Stamp = Callable[[str], datetime]
 
@@ -111,7 +114,7 @@ def seed_shop(sim: OdooSim, anchor: datetime | None = None, *, second_batch: boo
 
 
 def _stamper(orders: Sequence[SeedOrder], anchor: datetime | None) -> Stamp:
-    latest = max(_recorded(order.written) for order in orders)
+    latest = max(_recorded(TIMES[order.order_id][2]) for order in orders)
     delta = timedelta(0) if anchor is None else naive_utc(anchor) - latest
     return lambda clock: _recorded(clock) + delta
 
@@ -127,31 +130,90 @@ def _create(sim: OdooSim, model: str, stamp: Stamp, rows: Sequence[dict[str, Any
 
 
 def _seed_geography(sim: OdooSim, stamp: Stamp) -> None:
-    _create(sim, "res.country", stamp, [
-        {"id": 57, "name": "Germany", "code": "DE", "currency_id": EUR, "phone_code": 49,
-         "vat_label": "USt-IdNr.", "name_position": "before"},
-        {"id": 233, "name": "United States", "code": "US", "currency_id": USD,
-         "phone_code": 1, "state_required": True, "zip_required": True,
-         "name_position": "before"},
-    ])
-    _create(sim, "res.country.state", stamp, [
-        {"id": 22, "name": "Illinois", "code": "IL", "country_id": 233},
-    ])
+    _create(
+        sim,
+        "res.country",
+        stamp,
+        [
+            {
+                "id": 57,
+                "name": "Germany",
+                "code": "DE",
+                "currency_id": EUR,
+                "phone_code": 49,
+                "vat_label": "USt-IdNr.",
+                "name_position": "before",
+            },
+            {
+                "id": 233,
+                "name": "United States",
+                "code": "US",
+                "currency_id": USD,
+                "phone_code": 1,
+                "state_required": True,
+                "zip_required": True,
+                "name_position": "before",
+            },
+        ],
+    )
+    _create(
+        sim,
+        "res.country.state",
+        stamp,
+        [
+            {"id": 22, "name": "Illinois", "code": "IL", "country_id": 233},
+        ],
+    )
 
 
 def _seed_currencies_and_units(sim: OdooSim, stamp: Stamp) -> None:
-    common = {"active": True, "decimal_places": 2, "rounding": 0.01,
-              "currency_subunit_label": "Cents"}
-    _create(sim, "res.currency", stamp, [
-        {**common, "id": EUR, "name": "EUR", "symbol": "€", "full_name": "Euro",
-         "position": "after", "currency_unit_label": "Euros"},
-        {**common, "id": USD, "name": "USD", "symbol": "$", "full_name": "United States dollar",
-         "position": "before", "currency_unit_label": "Dollars"},
-    ])
-    _create(sim, "uom.uom", stamp, [
-        {"id": 1, "name": "Units", "category_id": 1, "factor": 1.0, "rounding": 0.01,
-         "uom_type": "reference", "active": True},
-    ])
+    common = {
+        "active": True,
+        "decimal_places": 2,
+        "rounding": 0.01,
+        "currency_subunit_label": "Cents",
+    }
+    _create(
+        sim,
+        "res.currency",
+        stamp,
+        [
+            {
+                **common,
+                "id": EUR,
+                "name": "EUR",
+                "symbol": "€",
+                "full_name": "Euro",
+                "position": "after",
+                "currency_unit_label": "Euros",
+            },
+            {
+                **common,
+                "id": USD,
+                "name": "USD",
+                "symbol": "$",
+                "full_name": "United States dollar",
+                "position": "before",
+                "currency_unit_label": "Dollars",
+            },
+        ],
+    )
+    _create(
+        sim,
+        "uom.uom",
+        stamp,
+        [
+            {
+                "id": 1,
+                "name": "Units",
+                "category_id": 1,
+                "factor": 1.0,
+                "rounding": 0.01,
+                "uom_type": "reference",
+                "active": True,
+            },
+        ],
+    )
 
 
 PRODUCTS = (
@@ -167,32 +229,81 @@ PRODUCTS = (
 def _seed_products(sim: OdooSim, stamp: Stamp) -> None:
     templates, variants = [], []
     for product_id, name, code, barcode, kind, price in PRODUCTS:
-        templates.append({
-            "id": product_id, "name": name, "default_code": code, "detailed_type": kind,
-            "type": kind, "list_price": price, "uom_id": 1, "uom_po_id": 1, "categ_id": 1,
-            "sale_ok": True, "purchase_ok": True, "active": True, "invoice_policy": "order",
-            "expense_policy": "no", "sale_line_warn": "no-message", "priority": "0",
-            "service_type": "manual",
-        })
-        variants.append({"id": product_id, "product_tmpl_id": product_id, "default_code": code,
-                         "barcode": barcode, "active": True})
+        templates.append(
+            {
+                "id": product_id,
+                "name": name,
+                "default_code": code,
+                "detailed_type": kind,
+                "type": kind,
+                "list_price": price,
+                "uom_id": 1,
+                "uom_po_id": 1,
+                "categ_id": 1,
+                "sale_ok": True,
+                "purchase_ok": True,
+                "active": True,
+                "invoice_policy": "order",
+                "expense_policy": "no",
+                "sale_line_warn": "no-message",
+                "priority": "0",
+                "service_type": "manual",
+            }
+        )
+        variants.append(
+            {
+                "id": product_id,
+                "product_tmpl_id": product_id,
+                "default_code": code,
+                "barcode": barcode,
+                "active": True,
+            }
+        )
     _create(sim, "product.template", stamp, templates)
     _create(sim, "product.product", stamp, variants)
 
 
 PARTNERS = (
-    {"id": ALICE, "name": "Alice Martin", "email": "alice.martin@example.com",
-     "phone": "+1 217-555-0101", "mobile": "+1 217-555-0199", "street": "742 Evergreen Terrace",
-     "street2": "Apt 3B", "city": "Springfield", "zip": "62704", "state_id": 22,
-     "country_id": 233, "ref": "SEED-FULL"},
-    {"id": ACME, "name": "Acme Industries GmbH", "email": "info@acme-industries.example",
-     "phone": "+49 30 1234567", "vat": "DE123456788", "street": "Industriestrasse 12",
-     "city": "Berlin", "zip": "10115", "country_id": 57, "is_company": True,
-     "ref": "SEED-COMPANY"},
-    {"id": BOB, "name": "Bob Builder", "parent_id": ACME,
-     "email": "bob.builder@acme-industries.example", "phone": "+49 30 1234568",
-     "vat": "DE123456788", "street": "Industriestrasse 12", "city": "Berlin", "zip": "10115",
-     "country_id": 57, "ref": "SEED-CONTACT"},
+    {
+        "id": ALICE,
+        "name": "Alice Martin",
+        "email": "alice.martin@example.com",
+        "phone": "+1 217-555-0101",
+        "mobile": "+1 217-555-0199",
+        "street": "742 Evergreen Terrace",
+        "street2": "Apt 3B",
+        "city": "Springfield",
+        "zip": "62704",
+        "state_id": 22,
+        "country_id": 233,
+        "ref": "SEED-FULL",
+    },
+    {
+        "id": ACME,
+        "name": "Acme Industries GmbH",
+        "email": "info@acme-industries.example",
+        "phone": "+49 30 1234567",
+        "vat": "DE123456788",
+        "street": "Industriestrasse 12",
+        "city": "Berlin",
+        "zip": "10115",
+        "country_id": 57,
+        "is_company": True,
+        "ref": "SEED-COMPANY",
+    },
+    {
+        "id": BOB,
+        "name": "Bob Builder",
+        "parent_id": ACME,
+        "email": "bob.builder@acme-industries.example",
+        "phone": "+49 30 1234568",
+        "vat": "DE123456788",
+        "street": "Industriestrasse 12",
+        "city": "Berlin",
+        "zip": "10115",
+        "country_id": 57,
+        "ref": "SEED-CONTACT",
+    },
     {"id": MINIMAL, "name": "Minimal Customer", "ref": "SEED-MIN"},
 )
 
@@ -203,10 +314,9 @@ def _seed_partners(sim: OdooSim, stamp: Stamp) -> None:
 
 
 def _seed_order(sim: OdooSim, order: SeedOrder, stamp: Stamp) -> None:
-    created = stamp(order.created)
+    created, date_order, written = (stamp(clock) for clock in TIMES[order.order_id])
     lines = [
-        {**spec, "id": order.first_line_id + offset}
-        for offset, spec in enumerate(order.lines)
+        {**spec, "id": order.first_line_id + offset} for offset, spec in enumerate(order.lines)
     ]
     sim.insert_order(
         {
@@ -218,8 +328,8 @@ def _seed_order(sim: OdooSim, order: SeedOrder, stamp: Stamp) -> None:
             "client_order_ref": order.client_order_ref,
             "note": order.note,
             "create_date": created,
-            "write_date": stamp(order.written),
-            "date_order": stamp(order.confirmed) if order.confirmed else created,
+            "date_order": date_order,
+            "write_date": written,
         },
         lines,
     )

@@ -41,16 +41,21 @@ class Rpc:
         return self.http.post("/jsonrpc", json=body)
 
     def call(self, service: str, method: str, *args: Any) -> Any:
-        body = {"jsonrpc": "2.0", "method": "call", "id": 7,
-                "params": {"service": service, "method": method, "args": list(args)}}
+        body = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 7,
+            "params": {"service": service, "method": method, "args": list(args)},
+        }
         answer = self.post(body).json()
         if "error" in answer:
             raise RpcError(answer["error"])
         return answer["result"]
 
     def execute(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self.call("object", "execute_kw", DB, UID, self.key, model, method, list(args),
-                         kwargs)
+        return self.call(
+            "object", "execute_kw", DB, UID, self.key, model, method, list(args), kwargs
+        )
 
 
 class FakeClock:
