@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,20 +55,6 @@ class Rpc:
         return self.call(
             "object", "execute_kw", DB, UID, self.key, model, method, list(args), kwargs
         )
-
-
-class FakeClock:
-    """A settable naive-UTC clock with microseconds."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 def seeded_sim(**kwargs: Any) -> OdooSim:

@@ -21,12 +21,12 @@ from tests.sim.simkit import (
     API_KEY,
     DB,
     UID,
-    FakeClock,
     Rpc,
     RpcError,
     load_fixture,
     seeded_sim,
 )
+from tests.support.clock import FakeClock
 
 RESPONSES = load_fixture("odoo16-responses.json")
 POLL_CYCLE = load_fixture("odoo16-poll-cycle.json")

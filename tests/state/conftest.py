@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from poller.state.db import create_db_engine, upgrade
 from poller.state.store import Store
-from tests.state.fakes import FakeClock
+from tests.support.clock import FakeClock
 
 PG_ADMIN_URL = os.environ.get("POLLER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

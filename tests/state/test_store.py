@@ -17,7 +17,7 @@ from poller.state.db import create_db_engine, upgrade
 from poller.state.models import DeliveryStatus, SyncLog
 from poller.state.store import DeliveryResult, NewDelivery, Store
 from tests.state.conftest import sqlite_url
-from tests.state.fakes import FakeClock
+from tests.support.clock import FakeClock
 
 TABLES = {"connection_state", "delivery", "sync_log", "breaker", "alembic_version"}
 WD1 = "2026-11-28 07:55:01"

@@ -1,4 +1,4 @@
-"""Test doubles for the state tests: only a clock; the databases are real."""
+"""A clock that only moves when a test says so (aware for the poller, naive for the sim)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ from datetime import datetime, timedelta
 
 
 class FakeClock:
-    """Aware UTC time that only moves when a test says so."""
-
     def __init__(self, start: datetime) -> None:
-        assert start.tzinfo is not None
         self.now = start
 
     def __call__(self) -> datetime:
