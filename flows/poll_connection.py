@@ -7,6 +7,7 @@ becomes a parameter, a result or a log line.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -21,6 +22,7 @@ from poller.blocks import load_connection
 from poller.cursor import ScanPosition
 from poller.errors import PollerError
 from poller.odoo.client import OdooSession
+from poller.odoo.errors import OdooRateLimited
 from poller.odoo.reader import OdooBundle
 from poller.poll import (
     Admission,
@@ -31,12 +33,18 @@ from poller.poll import (
     run_cycle,
 )
 from poller.runtime import open_poller
+from poller.settings import get_settings
 
 
 async def retry_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
-    """Retry only faults a later attempt can get past; never authentication or bad requests."""
+    """Retry only faults a later attempt can get past, never authentication or bad requests;
+    wait out a rate limit's Retry-After (capped) before Prefect's own backoff."""
     error = state.data if isinstance(state.data, BaseException) else None
-    return isinstance(error, PollerError) and error.transient
+    if not (isinstance(error, PollerError) and error.transient):
+        return False
+    if isinstance(error, OdooRateLimited) and error.retry_after:
+        await asyncio.sleep(min(error.retry_after, get_settings().retry_after_cap_seconds))
+    return True
 
 
 RETRY_POLICY: dict[str, Any] = {
@@ -93,33 +101,45 @@ async def process_retries(poller: ConnectionPoller) -> SendReport:
 
 
 class TaskSteps:
-    """The poll's steps, each run as a Prefect task."""
+    """The poll's steps, each run as a Prefect task with the retry policy of the settings."""
 
     def __init__(self, poller: ConnectionPoller) -> None:
         self.poller = poller
+        settings = poller.settings
+        policy = {
+            "retries": settings.task_retries,
+            "retry_delay_seconds": exponential_backoff(settings.task_retry_delay_seconds),
+        }
+        self._check_breaker = check_breaker.with_options(**policy)
+        self._authenticate = authenticate.with_options(**policy)
+        self._fetch_orders = fetch_orders.with_options(**policy)
+        self._batch_fetch = batch_fetch.with_options(**policy)
+        self._map = map_orders.with_options(**policy)
+        self._send = send.with_options(**policy)
+        self._process_retries = process_retries.with_options(**policy)
 
     async def check_breaker(self) -> Admission:
-        return await check_breaker(self.poller)
+        return await self._check_breaker(self.poller)
 
     async def authenticate(self) -> OdooSession:
-        return await authenticate(self.poller)
+        return await self._authenticate(self.poller)
 
     async def fetch_orders(self, session: OdooSession, position: ScanPosition) -> ScanPage:
-        return await fetch_orders(self.poller, session, position)
+        return await self._fetch_orders(self.poller, session, position)
 
     async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle:
-        return await batch_fetch(self.poller, session, page)
+        return await self._batch_fetch(self.poller, session, page)
 
     async def map(
         self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
     ) -> EnqueueReport:
-        return await map_orders(self.poller, session, bundle, page, position)
+        return await self._map(self.poller, session, bundle, page, position)
 
     async def send(self, delivery_ids: list[int]) -> SendReport:
-        return await send(self.poller, delivery_ids)
+        return await self._send(self.poller, delivery_ids)
 
     async def process_retries(self) -> SendReport:
-        return await process_retries(self.poller)
+        return await self._process_retries(self.poller)
 
 
 @flow(name="poll-connection", flow_run_name="poll {connection}", log_prints=False)

@@ -147,6 +147,13 @@ def map_line(bundle: OdooBundle, ctx: MappingContext, line: dict[str, Any]) -> L
     )
 
 
+def order_state(order: dict[str, Any]) -> str:
+    """Odoo 16's `done` is 17+'s `sale` with `locked`: one state whatever the version."""
+    if order["state"] == "sale" and order.get("locked"):
+        return "done"
+    return str(order["state"])
+
+
 def map_order(
     bundle: OdooBundle,
     ctx: MappingContext,
@@ -171,7 +178,7 @@ def map_order(
     body = Order(
         id=order["id"],
         name=order["name"],
-        state=order["state"],
+        state=order_state(order),
         client_order_ref=text_or_none(order.get("client_order_ref")),
         date_order=iso_utc(order.get("date_order")),
         commitment_date=iso_utc(order.get("commitment_date")),

@@ -234,12 +234,13 @@ class ConnectionPoller:
             login=self.config.username,
             secret=key,
             connection=self.config.name,
+            transport=self.config.transport,
             read_chunk_size=self.settings.read_chunk_size,
         )
         cached_json = self.store.find_connection(self.connection_id).session_json
         cached = OdooSession.model_validate_json(cached_json) if cached_json else None
         session = await self._odoo.open_session(cached)
-        if cached is None:
+        if session != cached:
             self.store.save_odoo_session(self.connection_id, session.model_dump_json())
         return session
 

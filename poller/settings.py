@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     lease_seconds: int = Field(default=900, ge=10, description="A crashed run's lease expires.")
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    task_retries: int = Field(default=3, ge=0, description="Prefect retries per poll step.")
+    task_retry_delay_seconds: float = Field(
+        default=2.0, ge=0, description="First retry delay; doubles on each retry, with jitter."
+    )
+    retry_after_cap_seconds: float = Field(
+        default=60.0, ge=0, description="Longest Retry-After a poll step waits for in one run."
+    )
 
 
 @lru_cache(maxsize=1)

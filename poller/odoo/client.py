@@ -1,31 +1,46 @@
-"""An Odoo client bound to one connection: authentication, the calls the poller makes, chunking.
+"""An Odoo client bound to one connection: picks the transport, opens a session, and makes the
+few calls the poller needs. The key lives only in this object's memory.
 
-The key lives only in this object's memory. A uid taken from the cached session is trusted
-until Odoo refuses it; then the client authenticates once and repeats the call once.
+Transport choice (`auto`): JSON-2 where the server has it (19.0, saas-18.4 and later) and the
+secret is an API key; JSON-RPC otherwise (it stays supported until Odoo 22).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 from pydantic import BaseModel
 
-from poller.odoo.errors import OdooAuthError, OdooProtocolError
+from poller.odoo.errors import OdooAuthError, OdooMissingError, OdooProtocolError
 from poller.odoo.fields import RESOLVED_MODELS, FieldMap
+from poller.odoo.json2 import Json2Transport
 from poller.odoo.jsonrpc import JsonRpcTransport
 from poller.odoo.version import ServerVersion
 
+TransportName = Literal["jsonrpc", "json2"]
+
+
+class Transport(Protocol):
+    name: str
+    uid: int | None
+
+    @property
+    def calls(self) -> int: ...
+    async def version(self) -> dict[str, Any]: ...
+    async def authenticate(self) -> int: ...
+    async def execute(self, model: str, method: str, params: dict[str, Any]) -> Any: ...
+
 
 class OdooSession(BaseModel):
-    """What one authentication learns about a tenant; holds no secret, so it can be cached."""
+    """What opening a session learns about a tenant; holds no secret, so it can be cached."""
 
     uid: int
     version: ServerVersion
     fields: FieldMap
-    transport: Literal["jsonrpc"] = "jsonrpc"
+    transport: TransportName = "jsonrpc"
 
 
 class OdooClient:
@@ -38,79 +53,85 @@ class OdooClient:
         login: str,
         secret: str,
         connection: str,
+        transport: Literal["auto", "jsonrpc", "json2"] = "auto",
         read_chunk_size: int = 1000,
     ) -> None:
         self.connection = connection
         self.database = database
-        self._login = login
-        self._secret = secret
-        self._rpc = JsonRpcTransport(http, url, connection=connection)
+        self.preference = transport
+        self._transports: dict[str, Transport] = {
+            "jsonrpc": JsonRpcTransport(
+                http, url, connection=connection, database=database, login=login, secret=secret
+            ),
+            "json2": Json2Transport(
+                http, url, connection=connection, database=database, api_key=secret
+            ),
+        }
+        self.transport: Transport = self._transports["json2" if transport == "json2" else "jsonrpc"]
         self._chunk = read_chunk_size
-        self.uid: int | None = None
 
     @property
     def calls(self) -> int:
-        return self._rpc.calls
+        return sum(t.calls for t in self._transports.values())
+
+    @property
+    def uid(self) -> int | None:
+        return self.transport.uid
+
+    # -- session -------------------------------------------------------------------------
 
     async def server_version(self) -> ServerVersion:
-        info = await self._rpc.call("common", "version", [], label="common.version")
+        info = await self.transport.version()
         try:
             return ServerVersion.parse(info)
         except (ValueError, AttributeError, TypeError):
             raise OdooProtocolError(
-                f"common.version answered an unrecognised version {info!r}",
+                f"the server answered an unrecognised version {info!r}",
                 connection=self.connection,
-                call="common.version",
+                call="version",
             ) from None
 
-    async def authenticate(self) -> int:
-        uid = await self._rpc.call(
-            "common",
-            "authenticate",
-            [self.database, self._login, self._secret, {}],
-            label="common.authenticate",
-        )
-        if not isinstance(uid, int) or isinstance(uid, bool):
-            raise OdooAuthError(
-                f"authenticate refused login '{self._login}' on database '{self.database}'",
-                connection=self.connection,
-                call="common.authenticate",
-            )
-        self.uid = uid
-        return uid
-
     async def open_session(self, cached: OdooSession | None = None) -> OdooSession:
-        """Reuse a cached session (no call), or detect version, uid and field names."""
-        if cached is not None:
-            self.uid = cached.uid
-            return cached
+        """Reuse the cached session while the server version is unchanged (one call), else
+        detect the version, the transport, the uid and the tenant's field names."""
+        if cached is not None and self.preference in ("auto", cached.transport):
+            self.transport = self._transports[cached.transport]
+            if (await self.server_version()).serie == cached.version.serie:
+                self.transport.uid = cached.uid
+                return cached
         version = await self.server_version()
-        uid = await self.authenticate()
-        described = await asyncio.gather(*(self.fields_get(model) for model in RESOLVED_MODELS))
-        fields = FieldMap.from_fields_get(dict(zip(RESOLVED_MODELS, described, strict=True)))
-        return OdooSession(uid=uid, version=version, fields=fields)
-
-    async def execute_kw(
-        self, model: str, method: str, args: list[Any], kwargs: dict[str, Any] | None = None
-    ) -> Any:
-        if self.uid is None:
-            await self.authenticate()
-        label = f"{model}.{method}"
-        try:
-            return await self._execute(model, method, args, kwargs, label)
-        except OdooAuthError:
-            await self.authenticate()  # raises OdooAuthError if the key itself is refused
-            return await self._execute(model, method, args, kwargs, label)
-
-    async def _execute(
-        self, model: str, method: str, args: list[Any], kwargs: dict[str, Any] | None, label: str
-    ) -> Any:
-        return await self._rpc.call(
-            "object",
-            "execute_kw",
-            [self.database, self.uid, self._secret, model, method, args, kwargs or {}],
-            label=label,
+        self.transport = await self._choose_transport(version)
+        fields = await self._resolve_fields()
+        assert self.transport.uid is not None
+        return OdooSession(
+            uid=self.transport.uid,
+            version=version,
+            fields=fields,
+            transport=self.transport.name,  # type: ignore[arg-type]
         )
+
+    async def _choose_transport(self, version: ServerVersion) -> Transport:
+        """Authenticate on the chosen transport; in `auto`, a secret JSON-2 refuses (a password
+        rather than an API key) falls back to JSON-RPC."""
+        if self.preference == "auto" and version.has_json2:
+            json2 = self._transports["json2"]
+            try:
+                await json2.authenticate()
+                return json2
+            except (OdooAuthError, OdooMissingError):
+                pass
+        chosen = self._transports["json2" if self.preference == "json2" else "jsonrpc"]
+        await chosen.authenticate()
+        return chosen
+
+    async def _resolve_fields(self) -> FieldMap:
+        described = await asyncio.gather(*(self.fields_get(model) for model in RESOLVED_MODELS))
+        return FieldMap.from_fields_get(dict(zip(RESOLVED_MODELS, described, strict=True)))
+
+    # -- the calls the poller makes --------------------------------------------------------
+
+    async def authenticate(self) -> int:
+        return await self.transport.authenticate()
 
     async def search_read(
         self,
@@ -121,15 +142,15 @@ class OdooClient:
         order: str | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"fields": list(fields)}
+        params: dict[str, Any] = {"domain": domain, "fields": list(fields)}
         if order:
-            kwargs["order"] = order
+            params["order"] = order
         if limit:
-            kwargs["limit"] = limit
-        return await self.execute_kw(model, "search_read", [domain], kwargs)
+            params["limit"] = limit
+        return await self.transport.execute(model, "search_read", params)
 
     async def search_count(self, model: str, domain: list[Any]) -> int:
-        return int(await self.execute_kw(model, "search_count", [domain]))
+        return int(await self.transport.execute(model, "search_count", {"domain": domain}))
 
     async def read(
         self,
@@ -143,14 +164,25 @@ class OdooClient:
         unique = sorted(set(ids))
         if not unique:
             return []
-        kwargs: dict[str, Any] = {"fields": list(fields)}
-        if context:
-            kwargs["context"] = context
         chunks = [unique[i : i + self._chunk] for i in range(0, len(unique), self._chunk)]
         results = await asyncio.gather(
-            *(self.execute_kw(model, "read", [chunk], kwargs) for chunk in chunks)
+            *(
+                self.transport.execute(model, "read", self._read_params(c, fields, context))
+                for c in chunks
+            )
         )
         return [record for chunk in results for record in chunk]
 
+    @staticmethod
+    def _read_params(
+        ids: list[int], fields: Sequence[str], context: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"ids": ids, "fields": list(fields)}
+        if context:
+            params["context"] = context
+        return params
+
     async def fields_get(self, model: str) -> dict[str, Any]:
-        return await self.execute_kw(model, "fields_get", [], {"attributes": ["type", "relation"]})
+        return await self.transport.execute(
+            model, "fields_get", {"attributes": ["type", "relation"]}
+        )

@@ -1,14 +1,16 @@
-"""The `/jsonrpc` transport: one HTTP POST per call, every failure turned into a named error."""
+"""The `/jsonrpc` transport: `common` and `object.execute_kw` calls, errors inside HTTP 200.
+
+`execute_kw` re-checks the key on every call. A uid taken from a cached session is trusted
+until Odoo refuses it; then the transport authenticates once and repeats the call once.
+"""
 
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import httpx
 
-from poller.http_headers import parse_retry_after
 from poller.odoo.errors import (
     OdooAccessError,
     OdooAuthError,
@@ -16,14 +18,38 @@ from poller.odoo.errors import (
     OdooError,
     OdooMissingError,
     OdooProtocolError,
-    OdooRateLimited,
     OdooServerError,
-    OdooTransportError,
 )
+from poller.odoo.http import OdooHttp
 
-TRANSIENT_HTTP = {502, 503, 504}
 # Odoo exceptions that a second attempt can get past (row locks, serialization conflicts).
 TRANSIENT_ODOO = ("SerializationFailure", "LockNotAvailable", "TransactionRollbackError")
+# Which named parameters `execute_kw` takes positionally, per method.
+POSITIONAL = {
+    "read": ("ids",),
+    "search_read": ("domain",),
+    "search": ("domain",),
+    "search_count": ("domain",),
+    "fields_get": (),
+}
+
+
+def classify_exception(name: str, message: str, code: Any = None) -> tuple[type[OdooError], bool]:
+    """The error class (and whether it is transient) for an Odoo exception name and message."""
+    short = name.rsplit(".", 1)[-1]
+    if short in ("AccessDenied", "SessionExpiredException", "Unauthorized") or code == 100:
+        return OdooAuthError, False
+    if short in ("AccessError", "Forbidden"):
+        return OdooAccessError, False
+    if short in ("AttributeError", "NotFound", "MissingError") or code == 404:
+        return OdooMissingError, False
+    if short == "UserError" and "doesn't exist" in message:
+        return OdooMissingError, False
+    if short == "ValueError" and message.startswith("Invalid field"):
+        return OdooMissingError, False
+    if short in ("ValueError", "ValidationError", "UserError", "TypeError"):
+        return OdooBadRequest, False
+    return OdooServerError, any(marker in name for marker in TRANSIENT_ODOO)
 
 
 def classify_rpc_error(error: dict[str, Any]) -> tuple[type[OdooError], str, str, bool]:
@@ -31,33 +57,35 @@ def classify_rpc_error(error: dict[str, Any]) -> tuple[type[OdooError], str, str
     data = error.get("data") if isinstance(error.get("data"), dict) else {}
     name = str(data.get("name") or "")
     message = str(data.get("message") or error.get("message") or "unknown error")
-    code = error.get("code")
-    short = name.rsplit(".", 1)[-1]
-    if short in ("AccessDenied", "SessionExpiredException") or code == 100:
-        return OdooAuthError, message, name, False
-    if short == "AccessError":
-        return OdooAccessError, message, name, False
-    if short in ("AttributeError", "NotFound", "MissingError") or code == 404:
-        return OdooMissingError, message, name, False
-    if short == "UserError" and "doesn't exist" in message:
-        return OdooMissingError, message, name, False
-    if short == "ValueError" and message.startswith("Invalid field"):
-        return OdooMissingError, message, name, False
-    if short in ("ValueError", "ValidationError", "UserError", "TypeError"):
-        return OdooBadRequest, message, name, False
-    transient = any(marker in name for marker in TRANSIENT_ODOO)
-    return OdooServerError, message, name, transient
+    cls, transient = classify_exception(name, message, error.get("code"))
+    return cls, message, name, transient
 
 
 class JsonRpcTransport:
     """Speaks Odoo's `/jsonrpc` endpoint over a shared httpx client."""
 
-    def __init__(self, http: httpx.AsyncClient, base_url: str, *, connection: str) -> None:
-        self._http = http
-        self._url = base_url.rstrip("/") + "/jsonrpc"
-        self._connection = connection
+    name = "jsonrpc"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        *,
+        connection: str,
+        database: str = "",
+        login: str = "",
+        secret: str = "",
+    ) -> None:
+        self._http = OdooHttp(http, base_url, connection=connection)
         self._ids = itertools.count(1)
-        self.calls = 0
+        self.database = database
+        self._login = login
+        self._secret = secret
+        self.uid: int | None = None
+
+    @property
+    def calls(self) -> int:
+        return self._http.calls
 
     async def call(self, service: str, method: str, args: list[Any], *, label: str) -> Any:
         request_id = next(self._ids)
@@ -67,88 +95,82 @@ class JsonRpcTransport:
             "params": {"service": service, "method": method, "args": args},
             "id": request_id,
         }
-        self.calls += 1
-        response = await self._post(body, label)
+        response = await self._http.send("POST", "/jsonrpc", label, body=body)
         return self._unwrap(response, request_id, label)
 
-    def _error(self, cls: type[OdooError], detail: str, label: str, **extra: Any) -> OdooError:
-        return cls(detail, connection=self._connection, call=label, **extra)
-
-    async def _post(self, body: dict[str, Any], label: str) -> httpx.Response:
-        try:
-            return await self._http.post(self._url, json=body)
-        except httpx.TimeoutException as exc:
-            raise self._error(
-                OdooTransportError, f"timed out ({type(exc).__name__})", label
-            ) from None
-        except httpx.HTTPError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise self._error(
-                OdooTransportError, f"could not reach {self._url}: {reason}", label
-            ) from None
-
     def _unwrap(self, response: httpx.Response, request_id: int, label: str) -> Any:
-        status = response.status_code
-        if status == 429:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            raise self._error(
-                OdooRateLimited,
-                "HTTP 429 Too Many Requests",
-                label,
-                retry_after=retry_after,
-                http_status=status,
-            )
-        if status in TRANSIENT_HTTP:
-            raise self._error(
-                OdooServerError,
-                f"HTTP {status} from {self._url}",
-                label,
-                transient=True,
-                http_status=status,
-            )
+        http, status = self._http, response.status_code
+        http.raise_for_gateway(response, label)
         if status == 404:
-            raise self._error(
+            raise http.error(
                 OdooMissingError,
-                f"HTTP 404: no JSON-RPC endpoint at {self._url}",
+                f"HTTP 404: no JSON-RPC endpoint at {response.request.url}",
                 label,
                 http_status=status,
             )
-        payload = self._decode(response, label)
+        payload = http.decode(response, label)
+        if not isinstance(payload, dict):
+            raise http.error(OdooProtocolError, "reply is not a JSON object", label)
         if status != 200 and "error" not in payload:
-            raise self._error(
-                OdooServerError, f"HTTP {status} from {self._url}", label, http_status=status
+            raise http.error(
+                OdooServerError,
+                f"HTTP {status} from {response.request.url}",
+                label,
+                http_status=status,
             )
         if payload.get("id") != request_id:
-            raise self._error(
+            raise http.error(
                 OdooProtocolError,
                 f"reply id {payload.get('id')!r} does not match request id {request_id}",
                 label,
             )
-        if "error" in payload and isinstance(payload["error"], dict):
+        if isinstance(payload.get("error"), dict):
             cls, detail, name, transient = classify_rpc_error(payload["error"])
-            extra: dict[str, Any] = {"http_status": status, "odoo_exception": name}
-            if cls is OdooServerError:
-                extra["transient"] = transient
-            raise self._error(cls, detail, label, **extra)
+            raise http.odoo_error(cls, transient, detail, name, label, status)
         if "result" not in payload:
-            raise self._error(OdooProtocolError, "reply holds neither result nor error", label)
+            raise http.error(OdooProtocolError, "reply holds neither result nor error", label)
         return payload["result"]
 
-    def _decode(self, response: httpx.Response, label: str) -> dict[str, Any]:
-        text = response.text
+    # -- the Transport protocol ----------------------------------------------------------
+
+    async def version(self) -> dict[str, Any]:
+        return await self.call("common", "version", [], label="common.version")
+
+    async def authenticate(self) -> int:
+        uid = await self.call(
+            "common",
+            "authenticate",
+            [self.database, self._login, self._secret, {}],
+            label="common.authenticate",
+        )
+        if not isinstance(uid, int) or isinstance(uid, bool):
+            raise self._http.error(
+                OdooAuthError,
+                f"authenticate refused login '{self._login}' on database '{self.database}'",
+                "common.authenticate",
+            )
+        self.uid = uid
+        return uid
+
+    async def execute(self, model: str, method: str, params: dict[str, Any]) -> Any:
+        """`execute_kw` with named parameters; a refused uid re-authenticates once."""
+        positional = POSITIONAL.get(method, ())
+        args = [params[name] for name in positional if name in params]
+        kwargs = {k: v for k, v in params.items() if k not in positional}
+        if self.uid is None:
+            await self.authenticate()
         try:
-            payload = json.loads(text)
-        except ValueError:
-            kind = response.headers.get("content-type", "unknown content type").split(";")[0]
-            if text.lstrip()[:1] in ("{", "["):
-                detail = (
-                    f"truncated or malformed JSON ({len(text)} bytes, HTTP {response.status_code})"
-                )
-            else:
-                detail = f"answered {kind} instead of JSON (HTTP {response.status_code})"
-            raise self._error(
-                OdooProtocolError, detail, label, http_status=response.status_code
-            ) from None
-        if not isinstance(payload, dict):
-            raise self._error(OdooProtocolError, "reply is not a JSON object", label)
-        return payload
+            return await self._execute_kw(model, method, args, kwargs)
+        except OdooAuthError:
+            await self.authenticate()  # raises OdooAuthError if the key itself is refused
+            return await self._execute_kw(model, method, args, kwargs)
+
+    async def _execute_kw(
+        self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> Any:
+        return await self.call(
+            "object",
+            "execute_kw",
+            [self.database, self.uid, self._secret, model, method, args, kwargs],
+            label=f"{model}.{method}",
+        )

@@ -27,11 +27,14 @@ class ServerVersion(BaseModel):
 
     @classmethod
     def parse(cls, info: dict[str, Any]) -> ServerVersion:
-        serie = str(info.get("server_serie") or info.get("server_version") or "")
+        serie = str(
+            info.get("server_serie") or info.get("server_version") or info.get("version") or ""
+        )
         match = _SERIE.match(serie)
         if not match:
-            raw = (info.get("server_version_info") or [None])[0]
+            raw = (info.get("server_version_info") or info.get("version_info") or [None])[0]
             match = _SERIE.match(str(raw or ""))
+            serie = serie or str(raw or "")
         if not match:
             raise ValueError(f"unrecognised Odoo version {serie!r}")
         return cls(serie=serie, major=int(match.group(1)), minor=int(match.group(2) or 0))

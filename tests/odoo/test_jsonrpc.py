@@ -53,7 +53,7 @@ async def run_call(*, uid: int | None = 2) -> OdooClient:
         client = OdooClient(
             http, url=URL, database="odoo_test", login="admin", secret=KEY, connection="acme"
         )
-        client.uid = uid
+        client.transport.uid = uid
         await client.search_read("sale.order", [], ["name"], limit=1)
     return client
 
@@ -131,7 +131,7 @@ async def test_read_of_missing_id_is_an_empty_list_not_an_error() -> None:
         client = OdooClient(
             http, url=URL, database="odoo_test", login="admin", secret=KEY, connection="acme"
         )
-        client.uid = 2
+        client.transport.uid = 2
         assert await client.read("sale.order", [999999], ["name"]) == []
 
 

@@ -1,0 +1,102 @@
+"""The JSON-2 transport (saas-18.4 and 19.0+): `POST /json/2/<model>/<method>` with a bearer
+API key and named arguments; success is the bare JSON value, errors use real HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from poller.odoo.errors import (
+    OdooAccessError,
+    OdooAuthError,
+    OdooBadRequest,
+    OdooError,
+    OdooMissingError,
+    OdooProtocolError,
+    OdooServerError,
+)
+from poller.odoo.http import OdooHttp
+from poller.odoo.jsonrpc import classify_exception
+
+STATUS_ERRORS: dict[int, type[OdooError]] = {
+    401: OdooAuthError,
+    403: OdooAccessError,
+    404: OdooMissingError,
+    422: OdooBadRequest,
+}
+
+
+class Json2Transport:
+    name = "json2"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        *,
+        connection: str,
+        database: str,
+        api_key: str,
+    ) -> None:
+        self._http = OdooHttp(http, base_url, connection=connection)
+        self.database = database
+        self._headers = {"Authorization": f"bearer {api_key}", "X-Odoo-Database": database}
+        self.uid: int | None = None
+
+    @property
+    def calls(self) -> int:
+        return self._http.calls
+
+    async def version(self) -> dict[str, Any]:
+        response = await self._http.send("GET", "/web/version", "GET /web/version")
+        return self._unwrap(response, "GET /web/version")
+
+    async def authenticate(self) -> int:
+        """JSON-2 has no login step: the key is checked on every call; this learns the uid."""
+        context = await self.execute("res.users", "context_get", {})
+        uid = context.get("uid") if isinstance(context, dict) else None
+        if not isinstance(uid, int):
+            raise self._http.error(
+                OdooProtocolError,
+                f"context_get answered no uid: {context!r}",
+                "res.users.context_get",
+            )
+        self.uid = uid
+        return uid
+
+    async def execute(self, model: str, method: str, params: dict[str, Any]) -> Any:
+        label = f"{model}.{method}"
+        response = await self._http.send(
+            "POST", f"/json/2/{model}/{method}", label, body=params, headers=self._headers
+        )
+        return self._unwrap(response, label)
+
+    def _unwrap(self, response: httpx.Response, label: str) -> Any:
+        http, status = self._http, response.status_code
+        http.raise_for_gateway(response, label)
+        if status == 200:
+            return http.decode(response, label)
+        try:
+            body = http.decode(response, label)
+        except OdooProtocolError:
+            body = None
+        if not isinstance(body, dict):
+            cls = STATUS_ERRORS.get(status, OdooServerError)
+            raise http.error(
+                cls, f"HTTP {status} without an Odoo error body", label, http_status=status
+            )
+        name = str(body.get("name") or "")
+        message = str(body.get("message") or f"HTTP {status}")
+        raise http.odoo_error(*classify_status(status, name, message), message, name, label, status)
+
+
+def classify_status(status: int, name: str, message: str) -> tuple[type[OdooError], bool]:
+    """The error class (and whether it is transient) of a JSON-2 error answer."""
+    if status == 409:  # a lock conflict: the same call can pass a moment later
+        return OdooServerError, True
+    if status == 422 and message.startswith("Invalid field"):
+        return OdooMissingError, False
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status], False
+    return classify_exception(name, message)

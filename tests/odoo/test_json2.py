@@ -1,0 +1,221 @@
+"""The JSON-2 edge (respx): bearer key, named arguments, errors by HTTP status."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import respx
+
+from poller.odoo.client import OdooClient
+from poller.odoo.errors import (
+    OdooAccessError,
+    OdooAuthError,
+    OdooBadRequest,
+    OdooError,
+    OdooMissingError,
+    OdooProtocolError,
+    OdooRateLimited,
+    OdooServerError,
+)
+
+URL = "http://odoo19.test"
+KEY = "json2-key-7c1e9a"
+
+
+def odoo_error(status: int, name: str, message: str) -> httpx.Response:
+    """The error body Odoo 19 documents for JSON-2."""
+    return httpx.Response(
+        status,
+        json={
+            "name": name,
+            "message": message,
+            "arguments": [message, status],
+            "context": {},
+            "debug": "Traceback (most recent call last):\n  ...\n",
+        },
+    )
+
+
+def client(http: httpx.AsyncClient, transport: str = "json2") -> OdooClient:
+    return OdooClient(
+        http,
+        url=URL,
+        database="acme",
+        login="bot",
+        secret=KEY,
+        connection="acme",
+        transport=transport,  # type: ignore[arg-type]
+    )
+
+
+@respx.mock
+async def test_calls_carry_the_bearer_key_database_and_named_arguments() -> None:
+    route = respx.post(f"{URL}/json/2/sale.order/search_read").mock(
+        return_value=httpx.Response(200, json=[{"id": 1, "write_date": "2026-11-28 08:19:30"}])
+    )
+    async with httpx.AsyncClient() as http:
+        rows = await client(http).search_read(
+            "sale.order", [["state", "in", ["sale"]]], ["write_date"], order="id asc", limit=200
+        )
+    assert rows == [{"id": 1, "write_date": "2026-11-28 08:19:30"}]
+    request = route.calls.last.request
+    assert request.headers["authorization"] == f"bearer {KEY}"
+    assert request.headers["x-odoo-database"] == "acme"
+    assert json.loads(request.content) == {
+        "domain": [["state", "in", ["sale"]]],
+        "fields": ["write_date"],
+        "order": "id asc",
+        "limit": 200,
+    }
+
+
+@respx.mock
+async def test_read_sends_ids_and_context_as_special_keys() -> None:
+    route = respx.post(f"{URL}/json/2/product.product/read").mock(
+        return_value=httpx.Response(200, json=[{"id": 4, "default_code": False}])
+    )
+    async with httpx.AsyncClient() as http:
+        await client(http).read(
+            "product.product", [4, 4], ["default_code"], context={"active_test": False}
+        )
+    assert json.loads(route.calls.last.request.content) == {
+        "ids": [4],
+        "fields": ["default_code"],
+        "context": {"active_test": False},
+    }
+
+
+@pytest.mark.parametrize(
+    ("response", "error", "transient"),
+    [
+        (
+            odoo_error(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey"),
+            OdooAuthError,
+            False,
+        ),
+        (
+            odoo_error(403, "odoo.exceptions.AccessError", "You are not allowed"),
+            OdooAccessError,
+            False,
+        ),
+        (
+            odoo_error(404, "werkzeug.exceptions.NotFound", "the model 'x' does not exist"),
+            OdooMissingError,
+            False,
+        ),
+        (
+            odoo_error(422, "builtins.ValueError", "Invalid field 'nope' on model 'sale.order'"),
+            OdooMissingError,
+            False,
+        ),
+        (
+            odoo_error(422, "builtins.ValueError", "Invalid leaf ('state', 'like_bad', 1)"),
+            OdooBadRequest,
+            False,
+        ),
+        (
+            odoo_error(409, "psycopg2.errors.LockNotAvailable", "could not obtain lock"),
+            OdooServerError,
+            True,
+        ),
+        (odoo_error(500, "builtins.KeyError", "'x'"), OdooServerError, False),
+        (httpx.Response(429, headers={"Retry-After": "3"}), OdooRateLimited, True),
+        (httpx.Response(503, text="<html>maintenance</html>"), OdooServerError, True),
+        (httpx.Response(500, text="<html>oops</html>"), OdooServerError, False),
+        (httpx.Response(200, text='[{"id": 1'), OdooProtocolError, True),
+    ],
+)
+@respx.mock
+async def test_errors_are_named_by_status(
+    response: httpx.Response, error: type[OdooError], transient: bool
+) -> None:
+    respx.post(f"{URL}/json/2/sale.order/search_read").mock(return_value=response)
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(error) as caught:
+            await client(http).search_read("sale.order", [], ["name"])
+    assert caught.value.transient is transient
+    message = str(caught.value)
+    assert "Odoo connection 'acme', sale.order.search_read" in message
+    assert KEY not in message and "Traceback" not in message and "\n" not in message
+
+
+@respx.mock
+async def test_auto_picks_json2_on_19_and_learns_the_uid_from_context_get() -> None:
+    respx.post(f"{URL}/jsonrpc").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "result": {
+                    "server_version": "19.0",
+                    "server_serie": "19.0",
+                    "server_version_info": [19, 0, 0, "final", 0, ""],
+                    "protocol_version": 1,
+                },
+            },
+        )
+    )
+    respx.post(f"{URL}/json/2/res.users/context_get").mock(
+        return_value=httpx.Response(200, json={"uid": 6, "lang": "en_US", "tz": "UTC"})
+    )
+    respx.post(url__regex=rf"{URL}/json/2/.+/fields_get").mock(
+        return_value=httpx.Response(
+            200, json={"product_uom_id": {"type": "many2one"}, "is_storable": {"type": "boolean"}}
+        )
+    )
+    async with httpx.AsyncClient() as http:
+        odoo = client(http, transport="auto")
+        session = await odoo.open_session()
+    assert (session.transport, session.uid, session.version.major) == ("json2", 6, 19)
+    assert session.fields.line_uom == "product_uom_id"
+    assert session.fields.partner_mobile is False
+
+
+@respx.mock
+async def test_auto_falls_back_to_jsonrpc_when_json2_refuses_a_password() -> None:
+    answers = {
+        "version": {
+            "server_version": "19.0",
+            "server_serie": "19.0",
+            "server_version_info": [19, 0, 0, "final", 0, ""],
+            "protocol_version": 1,
+        },
+        "authenticate": 2,
+        "execute_kw": {"product_uom": {"type": "many2one"}},
+    }
+
+    def jsonrpc(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        result = answers[body["params"]["method"]]
+        return httpx.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": result})
+
+    respx.post(f"{URL}/jsonrpc").mock(side_effect=jsonrpc)
+    respx.post(f"{URL}/json/2/res.users/context_get").mock(
+        return_value=odoo_error(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey")
+    )
+    async with httpx.AsyncClient() as http:
+        session = await client(http, transport="auto").open_session()
+    assert (session.transport, session.uid) == ("jsonrpc", 2)
+
+
+@respx.mock
+async def test_cached_session_costs_one_version_call_and_is_refreshed_after_an_upgrade() -> None:
+    version = {"version_info": [19, 0, 0, "final", 0, ""], "version": "19.0"}
+    route = respx.get(f"{URL}/web/version").mock(return_value=httpx.Response(200, json=version))
+    respx.post(f"{URL}/json/2/res.users/context_get").mock(
+        return_value=httpx.Response(200, json={"uid": 6})
+    )
+    respx.post(url__regex=rf"{URL}/json/2/.+/fields_get").mock(
+        return_value=httpx.Response(200, json={})
+    )
+    async with httpx.AsyncClient() as http:
+        first = await client(http).open_session()
+        odoo = client(http)
+        again = await odoo.open_session(first)
+        assert again is first and odoo.calls == 1 and route.call_count == 2
+        route.mock(return_value=httpx.Response(200, json={**version, "version": "saas~19.1"}))
+        upgraded = await client(http).open_session(first)
+    assert upgraded.version.serie == "saas~19.1" and upgraded is not first
