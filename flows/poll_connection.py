@@ -146,7 +146,11 @@ class TaskSteps:
 async def poll_connection(connection: str) -> State[Any]:
     """Poll one Odoo connection once and deliver what is new to StockMaster."""
     logger = get_run_logger()
-    poller = open_poller(await load_connection(connection))
+    try:
+        poller = open_poller(await load_connection(connection))
+    except PollerError as exc:  # no block, no key, a wrong key, no database: nothing started
+        logger.error("cannot poll: %s", exc)
+        return Failed(message=str(exc))
     flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     try:
         report = await run_cycle(poller, TaskSteps(poller), flow_run_id=flow_run_id)

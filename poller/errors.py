@@ -37,3 +37,9 @@ class StateError(PollerError):
 
 class DeliveryError(PollerError):
     """StockMaster did not accept a delivery."""
+
+
+class LeaseLost(StateError):
+    """Another run took over this connection's lease; this run stops where it is."""
+
+    transient = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -25,7 +26,7 @@ from poller.delivery.backoff import next_attempt_at
 from poller.delivery.classify import Outcome, Verdict
 from poller.delivery.sender import post_event
 from poller.delivery.signing import signed_headers
-from poller.errors import PollerError
+from poller.errors import LeaseLost, PollerError, StateError
 from poller.odoo.client import OdooClient, OdooSession
 from poller.odoo.errors import OdooAuthError, OdooMissingError
 from poller.odoo.reader import OdooBundle, OrderStamp, fetch_bundle, scan_page
@@ -91,6 +92,9 @@ class PollReport:
     odoo_calls: int = 0
     error: str | None = None
     error_type: str | None = None
+
+    def fail(self, exc: PollerError) -> None:
+        self.status, self.error, self.error_type = "failed", str(exc), type(exc).__name__
 
     def summary(self) -> str:
         if self.status == "skipped":
@@ -218,6 +222,14 @@ class ConnectionPoller:
 
     def claim(self) -> bool:
         return self.store.acquire_lease(self.connection_id, self.owner, self.settings.lease_seconds)
+
+    def renew_lease(self) -> None:
+        """Extend this run's lease; a run that lost it (it was slower than the lease) stops."""
+        if not self.claim():
+            raise LeaseLost(
+                f"connection '{self.config.name}': another run took over the lease",
+                hint="Raise POLLER_LEASE_SECONDS above the longest page's duration",
+            )
 
     def release(self) -> None:
         self.store.release_lease(self.connection_id, self.owner)
@@ -447,38 +459,58 @@ def _odoo_write_date(payload: WebhookPayload) -> str:
 async def run_cycle(
     poller: ConnectionPoller, steps: PollSteps, *, flow_run_id: str | None = None
 ) -> PollReport:
-    """Breaker, lease, then scan pages until a short page, sending each queued page at once."""
+    """Breaker, lease, then scan pages until a short page, sending each queued page at once.
+
+    Whatever fails, the run ends with a report (and a sync-log row when the database lets
+    it): failures of the poller's own database included.
+    """
     report = PollReport(connection=poller.config.name)
     started = poller.store.clock()
-    admission = await steps.check_breaker()
-    if not admission.admitted:
-        report.status, report.reason = "skipped", admission.reason
-        poller.record(report, started, flow_run_id)
-        return report
-    if not poller.claim():
-        report.status, report.reason = "skipped", "another run of this connection holds the lease"
-        poller.record(report, started, flow_run_id)
-        return report
+    try:
+        admission = await steps.check_breaker()
+        if not admission.admitted:
+            report.status, report.reason = "skipped", admission.reason
+        elif not poller.claim():
+            report.status, report.reason = "skipped", "another run holds this connection's lease"
+        else:
+            await _leased_cycle(poller, steps, report)
+    except PollerError as exc:
+        report.fail(exc)
+    _best_effort(report, poller.record, report, started, flow_run_id)
+    return report
+
+
+async def _leased_cycle(poller: ConnectionPoller, steps: PollSteps, report: PollReport) -> None:
     try:
         await _scan_and_send(poller, steps, report)
+        poller.renew_lease()
         report.retried = await steps.process_retries()
         poller.settle_breaker(succeeded=True)
     except PollerError as exc:
-        report.status, report.error, report.error_type = "failed", str(exc), type(exc).__name__
+        report.fail(exc)
         if isinstance(exc, OdooAuthError | OdooMissingError):
-            poller.forget_odoo_session()
-        poller.settle_breaker(succeeded=False)
+            _best_effort(report, poller.forget_odoo_session)
+        _best_effort(report, poller.settle_breaker, False)
     finally:
         report.odoo_calls = poller.odoo_calls
-        poller.release()
-        poller.record(report, started, flow_run_id)
-    return report
+        _best_effort(report, poller.release)
+
+
+def _best_effort(report: PollReport, action: Callable[..., object], *args: object) -> None:
+    """Bookkeeping after the work: a database failure here fails the run, it never masks
+    the first error."""
+    try:
+        action(*args)
+    except StateError as exc:
+        if report.status != "failed":
+            report.fail(exc)
 
 
 async def _scan_and_send(poller: ConnectionPoller, steps: PollSteps, report: PollReport) -> None:
     session = await steps.authenticate()
     position = poller.scan_start()
     while True:
+        poller.renew_lease()
         page = await steps.fetch_orders(session, position)
         report.orders_seen += len(page.stamps)
         if page.fresh:

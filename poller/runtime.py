@@ -28,4 +28,11 @@ def open_poller(config: ConnectionConfig, settings: Settings | None = None) -> C
     """A poller for one run; fails fast with a one-line error when the key is missing or bad."""
     settings = settings or get_settings()
     box = SecretBox(settings.encryption_key)
+    check_secrets(box, config)
     return ConnectionPoller(config, store=default_store(settings), box=box, settings=settings)
+
+
+def check_secrets(box: SecretBox, config: ConnectionConfig) -> None:
+    """Fail before any work when the key cannot open the connection's secrets."""
+    box.decrypt(config.api_key_encrypted, what=f"the Odoo API key of '{config.name}'")
+    box.decrypt(config.webhook_secret_encrypted, what=f"the webhook secret of '{config.name}'")

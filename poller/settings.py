@@ -30,7 +30,11 @@ class Settings(BaseSettings):
     retry_horizon_hours: float = Field(default=72.0, gt=0)
     odoo_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
-    lease_seconds: int = Field(default=900, ge=10, description="A crashed run's lease expires.")
+    lease_seconds: int = Field(
+        default=300,
+        ge=5,
+        description="A run's lease, renewed at every page; a crashed run's expires.",
+    )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     task_retries: int = Field(default=3, ge=0, description="Prefect retries per poll step.")
     task_retry_delay_seconds: float = Field(

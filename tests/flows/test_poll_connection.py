@@ -114,3 +114,26 @@ async def test_sync_log_row_holds_the_flow_run_id(connection) -> None:
     async with get_client() as client:
         run = await client.read_flow_run(state.state_details.flow_run_id)
     assert run.parameters == {"connection": "acme"}
+
+
+async def test_a_wrong_key_fails_the_run_at_start_with_one_line(
+    connection, odoo, monkeypatch
+) -> None:
+    from poller.crypto import generate_key
+    from poller.settings import get_settings
+
+    monkeypatch.setenv("POLLER_ENCRYPTION_KEY", generate_key())
+    get_settings.cache_clear()
+    odoo.sim.reset_calls()
+    state = await poll_connection(connection.name, return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("POLLER_ENCRYPTION_KEY cannot decrypt the Odoo API key")
+    assert "\n" not in state.message
+    assert odoo.sim.calls == []  # nothing was attempted
+
+
+async def test_an_unknown_connection_fails_with_what_to_do(prefect_api, poller_settings) -> None:
+    state = await poll_connection("nope", return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("no connection named 'nope'")
+    assert "poller add" in state.message
