@@ -80,3 +80,38 @@ async def load_connection(name: str) -> ConnectionConfig:
 
 async def save_connection(config: ConnectionConfig) -> None:
     await OdooConnection.from_config(config).asave(config.name, overwrite=True)
+
+
+async def all_connections() -> list[ConnectionConfig]:
+    """Every connection saved in Prefect, by name."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        try:
+            documents = await client.read_block_documents_by_type(
+                OdooConnection._block_type_slug, include_secrets=True
+            )
+        except Exception as exc:  # no block type yet: nothing was ever added
+            if "not found" in str(exc).lower():
+                return []
+            raise
+    configs = []
+    for document in documents:
+        if document.name and not document.is_anonymous:
+            block = OdooConnection.model_validate(document.data)
+            configs.append(block.to_config(document.name))
+    return sorted(configs, key=lambda c: c.name)
+
+
+async def delete_connection_block(name: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:
+        try:
+            document = await client.read_block_document_by_name(
+                name, OdooConnection._block_type_slug, include_secrets=False
+            )
+        except ObjectNotFound:
+            raise ConnectionNotFound(f"no connection named {name!r}") from None
+        await client.delete_block_document(document.id)

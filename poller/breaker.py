@@ -23,6 +23,7 @@ class BreakerPolicy:
     failure_threshold: int = 5
     open_seconds: float = 120.0
     close_after: int = 2
+    probe_timeout_seconds: float = 300.0  # a probe that never reported (a crash) is retried
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Breaker:
     failures: int = 0
     successes: int = 0
     opened_at: datetime | None = None
+    probe_started_at: datetime | None = None  # a half-open probe is running since then
 
     def probe_due_at(self, policy: BreakerPolicy) -> datetime | None:
         if self.state is not CircuitState.OPEN or self.opened_at is None:
@@ -39,12 +41,19 @@ class Breaker:
 
 
 def admit(breaker: Breaker, now: datetime, policy: BreakerPolicy) -> Breaker | None:
-    """The breaker a poll runs under, or None when the poll must be skipped."""
-    if breaker.state is not CircuitState.OPEN:
+    """The breaker a poll runs under, or None when the poll must be skipped.
+
+    While half-open exactly one poll probes at a time: the one that records its start."""
+    if breaker.state is CircuitState.CLOSED:
         return breaker
+    if breaker.state is CircuitState.HALF_OPEN:
+        started = breaker.probe_started_at
+        if started is not None and now < started + timedelta(seconds=policy.probe_timeout_seconds):
+            return None
+        return replace(breaker, probe_started_at=now)
     due = breaker.probe_due_at(policy)
     if due is not None and now >= due:
-        return replace(breaker, state=CircuitState.HALF_OPEN, successes=0)
+        return replace(breaker, state=CircuitState.HALF_OPEN, successes=0, probe_started_at=now)
     return None
 
 
@@ -53,7 +62,7 @@ def record_success(breaker: Breaker, policy: BreakerPolicy) -> Breaker:
         successes = breaker.successes + 1
         if successes >= policy.close_after:
             return Breaker()
-        return replace(breaker, successes=successes)
+        return replace(breaker, successes=successes, probe_started_at=None)
     return Breaker()
 
 

@@ -203,17 +203,20 @@ def map_order(
 def map_page(bundle: OdooBundle, ctx: MappingContext, stamps: list[OrderStamp]) -> MappedPage:
     """Map every order of a page; one bad order is quarantined and never blocks the rest.
 
-    An order that left the confirmed states between the scan and the read is left for the
-    next scan, which sees its new `write_date`.
+    A cancelled order maps to `order.cancelled` (whether to send it is the outbox's call);
+    one that went back to quotation between the scan and the read is left for the next
+    scan, which sees its new `write_date`.
     """
     page = MappedPage()
     for stamp in stamps:
         order = bundle.orders.get(stamp.id)
-        if order is not None and order.get("state") not in CONFIRMED_STATES:
+        state = order.get("state") if order is not None else None
+        if order is not None and state not in (*CONFIRMED_STATES, "cancel"):
             page.left_for_next_scan.append(stamp.id)
             continue
+        event: EventType = "order.cancelled" if state == "cancel" else "order.confirmed"
         try:
-            page.payloads.append(map_order(bundle, ctx, stamp.id))
+            page.payloads.append(map_order(bundle, ctx, stamp.id, event))
         except (UnmappableOrder, KeyError, TypeError, IndexError, ValueError) as exc:
             reason = str(exc) if isinstance(exc, UnmappableOrder) else f"malformed record: {exc!r}"
             write_date = (

@@ -34,6 +34,7 @@ from poller.orders import MappingContext, content_hash, map_page
 from poller.settings import Settings
 from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncLog
 from poller.state.store import DeliveryResult, NewDelivery, Store
+from poller.versions import OrderHistory, decide
 
 
 class ScanPage:
@@ -276,7 +277,9 @@ class ConnectionPoller:
 
     async def fetch_orders(self, session: OdooSession, position: ScanPosition) -> ScanPage:
         limit = self.settings.page_size
-        stamps = await scan_page(self._client(), position.lower_bound, position.after_id, limit)
+        stamps = await scan_page(
+            self._client(), session.fields, position.lower_bound, position.after_id, limit
+        )
         known = self.store.known_versions(
             self.connection_id, [(s.id, s.write_date) for s in stamps]
         )
@@ -307,11 +310,11 @@ class ConnectionPoller:
     ) -> EnqueueReport:
         """Map the page and queue it with the scan checkpoint in one transaction."""
         mapped = map_page(bundle, self.mapping_context(session), page.fresh)
-        previous = self.store.latest_hashes(
+        histories = self.store.order_histories(
             self.connection_id, [p.order.id for p in mapped.payloads]
         )
         report = EnqueueReport()
-        rows = [self._new_delivery(p, previous.get(p.order.id), report) for p in mapped.payloads]
+        rows = [self._new_delivery(p, histories.get(p.order.id), report) for p in mapped.payloads]
         for q in mapped.quarantined:
             rows.append(
                 NewDelivery(
@@ -333,16 +336,15 @@ class ConnectionPoller:
         return report
 
     def _new_delivery(
-        self, payload: WebhookPayload, previous_hash: str | None, report: EnqueueReport
+        self, payload: WebhookPayload, history: OrderHistory | None, report: EnqueueReport
     ) -> NewDelivery:
         digest = content_hash(payload)
-        if previous_hash is not None:
-            payload = payload.model_copy(update={"event": "order.updated"})
-        unchanged = previous_hash == digest
-        if unchanged:
-            report.unchanged += 1
-        else:
+        decision = decide(payload.order.state, digest, history)
+        payload = payload.model_copy(update={"event": decision.event})
+        if decision.status == DeliveryStatus.PENDING:
             report.queued += 1
+        else:
+            report.unchanged += 1
         return NewDelivery(
             order_id=payload.order.id,
             order_name=payload.order.name,
@@ -351,10 +353,8 @@ class ConnectionPoller:
             event_type=payload.event,
             payload=payload.model_dump_json(),
             content_hash=digest,
-            status=DeliveryStatus.UNCHANGED if unchanged else DeliveryStatus.PENDING,
-            last_error="unchanged: nothing StockMaster sees differs from the last version"
-            if unchanged
-            else None,
+            status=decision.status,
+            last_error=decision.note,
         )
 
     # -- send ----------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -26,6 +28,7 @@ ODOO_DATABASE = "odoo_test"
 ODOO_LOGIN = "admin"
 API_KEY = "test-api-key-5f1d0c"
 BEFORE_SEED = datetime(2026, 11, 28, tzinfo=UTC)
+PG_ADMIN_URL = os.environ.get("POLLER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
@@ -42,6 +45,20 @@ class RunningOdoo(Running):
 class RunningReceiver(Running):
     receiver: Receiver
     secret: str
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[tuple[str, str]]:
+    """A fresh schema in the real PostgreSQL and a URL whose search_path points at it."""
+    schema = f"t_{uuid.uuid4().hex}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_ADMIN_URL else "?"
+    try:
+        yield f"{PG_ADMIN_URL}{sep}options=-csearch_path%3D{schema}", schema
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="session")

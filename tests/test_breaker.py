@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -108,9 +109,18 @@ def test_two_successes_in_half_open_close_it() -> None:
     assert breaker.opened_at is None
 
 
-def test_half_open_admits_the_following_polls() -> None:
+def test_half_open_admits_the_next_poll_as_the_new_probe() -> None:
     breaker = record_success(half_open_breaker(), POLICY)
-    assert admit(breaker, at(4 + 121), POLICY) == breaker
+    assert breaker.probe_started_at is None
+    assert admit(breaker, at(4 + 121), POLICY) == replace(breaker, probe_started_at=at(125))
+
+
+def test_only_one_poll_probes_while_half_open() -> None:
+    probing = half_open_breaker()
+    assert probing.probe_started_at == at(124)
+    assert admit(probing, at(125), POLICY) is None  # a second run while the probe runs
+    timed_out = at(124 + POLICY.probe_timeout_seconds)
+    assert admit(probing, timed_out, POLICY) == replace(probing, probe_started_at=timed_out)
 
 
 @pytest.mark.parametrize("successes_first", [0, 1])

@@ -147,11 +147,22 @@ def test_missing_product_quarantines_only_that_order(bundle) -> None:
     ]
 
 
-def test_order_cancelled_between_scan_and_read_is_left_for_next_scan(bundle) -> None:
+def test_cancelled_order_maps_to_a_cancellation(bundle) -> None:
     bundle.orders[2] = {**bundle.orders[2], "state": "cancel"}
+    page = map_page(bundle, recorded_context(), [OrderStamp(2, "2026-11-28 08:19:30")])
+    assert [(p.event, p.order.state) for p in page.payloads] == [("order.cancelled", "cancel")]
+
+
+def test_order_back_to_quotation_between_scan_and_read_is_left_for_next_scan(bundle) -> None:
+    bundle.orders[2] = {**bundle.orders[2], "state": "draft"}
     page = map_page(bundle, recorded_context(), [OrderStamp(2, "2026-11-28 08:19:30")])
     assert page.payloads == [] and page.quarantined == []
     assert page.left_for_next_scan == [2]
+
+
+def test_locked_order_of_odoo_17_is_done_like_in_16(bundle) -> None:
+    bundle.orders[1] = {**bundle.orders[1], "state": "sale", "locked": True}
+    assert map_order(bundle, recorded_context(), 1).order.state == "done"
 
 
 def test_malformed_record_is_quarantined_with_reason(bundle) -> None:

@@ -184,5 +184,5 @@ class OdooClient:
 
     async def fields_get(self, model: str) -> dict[str, Any]:
         return await self.transport.execute(
-            model, "fields_get", {"attributes": ["type", "relation"]}
+            model, "fields_get", {"attributes": ["type", "relation", "selection"]}
         )

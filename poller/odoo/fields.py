@@ -62,6 +62,7 @@ class FieldMap(BaseModel):
     product_is_storable: bool = False
     line_combo: bool = False
     order_locked: bool = False
+    order_states: list[str] = ["draft", "sent", "sale", "done", "cancel"]
 
     @classmethod
     def from_fields_get(cls, fields: dict[str, dict[str, Any]]) -> FieldMap:
@@ -72,7 +73,17 @@ class FieldMap(BaseModel):
             product_is_storable="is_storable" in fields.get("product.product", {}),
             line_combo="combo_item_id" in line,
             order_locked="locked" in fields.get("sale.order", {}),
+            order_states=[
+                value
+                for value, _label in fields.get("sale.order", {}).get("state", {}).get("selection")
+                or []
+            ]
+            or cls().order_states,
         )
+
+    def scanned_states(self) -> list[str]:
+        """Confirmed, locked (16's `done`) and cancelled orders: the ones StockMaster hears of."""
+        return [state for state in ("sale", "done", "cancel") if state in self.order_states]
 
     def order_fields(self) -> list[str]:
         return [*ORDER_FIELDS, "locked"] if self.order_locked else list(ORDER_FIELDS)

@@ -27,20 +27,20 @@ class OrderStamp:
     write_date: str
 
 
-def scan_domain(lower_bound: str, after_id: int) -> list[Any]:
+def scan_domain(lower_bound: str, after_id: int, states: Sequence[str]) -> list[Any]:
     return [
-        ["state", "in", list(CONFIRMED_STATES)],
+        ["state", "in", list(states)],
         ["write_date", ">=", lower_bound],
         ["id", ">", after_id],
     ]
 
 
 async def scan_page(
-    client: OdooClient, lower_bound: str, after_id: int, limit: int
+    client: OdooClient, fields: FieldMap, lower_bound: str, after_id: int, limit: int
 ) -> list[OrderStamp]:
     rows = await client.search_read(
         "sale.order",
-        scan_domain(lower_bound, after_id),
+        scan_domain(lower_bound, after_id, fields.scanned_states()),
         ["write_date"],
         order="id asc",
         limit=limit,

@@ -10,6 +10,7 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -47,6 +48,8 @@ class FailurePlan:
 @dataclass
 class Receiver:
     secret: str
+    latency_seconds: float = 0.0  # added before every answer, to widen windows in tests
+    on_delivery: Callable[[Received], None] | None = None  # runs on each accepted delivery
     deliveries: list[Received] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     failures_served: int = 0
@@ -120,6 +123,8 @@ class Receiver:
     async def receive(self, request: Request) -> Response:
         body = (await request.body()).decode()
         headers = {k.lower(): v for k, v in request.headers.items()}
+        if self.latency_seconds:
+            await asyncio.sleep(self.latency_seconds)
         plan = self._planned_failure()
         if plan is not None:
             if plan.delay_seconds:
@@ -135,7 +140,10 @@ class Receiver:
         webhook_id = headers["webhook-id"]
         with self._lock:
             seen = any(item.webhook_id == webhook_id for item in self.deliveries)
-            self.deliveries.append(Received(webhook_id, payload, headers, time.time(), seen))
+            received = Received(webhook_id, payload, headers, time.time(), seen)
+            self.deliveries.append(received)
+        if self.on_delivery is not None:
+            self.on_delivery(received)
         return JSONResponse({"ok": True, "redelivery": seen})
 
     async def control(self, request: Request) -> Response:

@@ -4,6 +4,11 @@ Orders 1-6 were created first (`odoo16-responses.json` was recorded then), order
 minute later as a copy of them (`odoo16-poll-cycle.json`). Stored times carry microseconds, so
 replaying the recorded keyset requests gives the recorded answers: orders 7, 8 and 9 are stored
 at 08:20:29.38, .69 and .93 and all read back as "2026-11-28 08:20:29".
+
+The same shop loads into every version profile, through that version's field names (19's
+`product_uom_id`/`tax_ids`, no `mobile`, 18's product types), so that a poller reading it with
+the right names gets the same content. Besides the recording there is one storable product
+(id 6, on no seeded order). `seed_version_showcase` adds orders that exercise what differs.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ DAY = "2026-11-28 08:"
 MASTER_DATA_TIME = "19:28.402117"
 EUR, USD = 1, 2
 ALICE, ACME, BOB, MINIMAL = 7, 8, 9, 10
-WIDGET, GADGET, CABLE, MYSTERY, SERVICE = 1, 2, 3, 4, 5
+WIDGET, GADGET, CABLE, MYSTERY, SERVICE, RACK = 1, 2, 3, 4, 5, 6
+COMBO = 7  # 18+ only, added by `seed_version_showcase`
 NOTE = "<p>Deliver to the back door.</p>"
 
 LineSpec = dict[str, Any]
@@ -217,25 +223,42 @@ def _seed_currencies_and_units(sim: OdooSim, stamp: Stamp) -> None:
 
 
 PRODUCTS = (
-    # id, name, default_code, barcode, detailed_type, list_price
+    # id, name, default_code, barcode, kind (consu, service, storable or combo), list_price
     (WIDGET, "Widget Standard", "WID-001", "4006381333931", "consu", 25.0),
     (GADGET, "Gadget Pro", "GAD-PRO", None, "consu", 120.5),
     (CABLE, "Cable 2m", "CAB-2M", None, "consu", 7.99),
     (MYSTERY, "Mystery Item (no internal ref)", None, None, "consu", 15.0),
     (SERVICE, "Installation Service", "SRV-INST", None, "service", 80.0),
+    (RACK, "Pallet Rack", "RACK-01", None, "storable", 199.0),  # not in the recording
 )
+COMBO_PRODUCT = (COMBO, "Office Starter Combo", "COMBO-OFF", None, "combo", 145.5)
+
+Product = tuple[int, str, str | None, str | None, str, float]
 
 
-def _seed_products(sim: OdooSim, stamp: Stamp) -> None:
+def product_type_values(sim: OdooSim, kind: str) -> dict[str, Any]:
+    """The type fields of a product of `kind` in the simulator's version: storable goods are
+    `type=product` in 16/17 and `type=consu` with `is_storable` from 18."""
+    if kind == "storable" and sim.profile.storable_flag:
+        values: dict[str, Any] = {"type": "consu", "is_storable": True}
+    else:
+        values = {"type": "product" if kind == "storable" else kind}
+    if "detailed_type" in sim.store.fields["product.template"]:
+        values["detailed_type"] = values["type"]
+    return values
+
+
+def _seed_products(sim: OdooSim, stamp: Stamp, products: Sequence[Product] = PRODUCTS) -> None:
+    if any(product[4] == "storable" for product in products):
+        sim.enable_storable_products()
     templates, variants = [], []
-    for product_id, name, code, barcode, kind, price in PRODUCTS:
+    for product_id, name, code, barcode, kind, price in products:
         templates.append(
             {
                 "id": product_id,
                 "name": name,
                 "default_code": code,
-                "detailed_type": kind,
-                "type": kind,
+                **product_type_values(sim, kind),
                 "list_price": price,
                 "uom_id": 1,
                 "uom_po_id": 1,
@@ -310,7 +333,11 @@ PARTNERS = (
 
 def _seed_partners(sim: OdooSim, stamp: Stamp) -> None:
     common = {"active": True, "type": "contact", "lang": "en_US", "customer_rank": 1}
-    _create(sim, "res.partner", stamp, [{**common, **partner} for partner in PARTNERS])
+    known = sim.store.fields["res.partner"]  # 19 has no `mobile`
+    rows = [{**common, **partner} for partner in PARTNERS]
+    _create(
+        sim, "res.partner", stamp, [{k: v for k, v in row.items() if k in known} for row in rows]
+    )
 
 
 def _seed_order(sim: OdooSim, order: SeedOrder, stamp: Stamp) -> None:
@@ -333,3 +360,49 @@ def _seed_order(sim: OdooSim, order: SeedOrder, stamp: Stamp) -> None:
         },
         lines,
     )
+
+
+def seed_version_showcase(sim: OdooSim) -> dict[str, int]:
+    """Add, after the recorded shop, confirmed orders that exercise what differs between
+    versions; returns their ids by role:
+
+    - "storable": a line of the storable product 6;
+    - "locked": then locked (16: state `done`; 17+: state `sale` with `locked` true);
+    - "subsection": sections around product lines, one a `line_subsection` on 19 (a
+      `line_section` before), which a payload leaves out;
+    - "combo" (18+ only): combo product 7 sold as a parent line at price 0 and two child lines
+      pointing at it with `linked_line_id` and `combo_item_id`.
+    """
+    ids = {
+        "storable": sim.create_order(ALICE, [_product(RACK, 2, 199.0), _product(WIDGET, 4, 25.0)]),
+        "locked": sim.create_order(ACME, [_product(GADGET, 1, 120.5), _product(CABLE, 3, 7.99)]),
+        "subsection": sim.create_order(BOB, _subsection_lines(sim), client_order_ref="BOB-FIT-1"),
+    }
+    sim.lock_order(ids["locked"]["id"])
+    if sim.profile.combos:
+        ids["combo"] = _combo_order(sim)
+    return {role: created["id"] for role, created in ids.items()}
+
+
+def _subsection_lines(sim: OdooSim) -> list[LineSpec]:
+    inner = "line_subsection" if sim.profile.subsections else "line_section"
+    return [
+        _section("Warehouse fit-out"),
+        {"display_type": inner, "name": "Shelving"},
+        _product(RACK, 1, 199.0),
+        {"display_type": inner, "name": "Fixings"},
+        _product(CABLE, 10, 7.99, 5.0),
+    ]
+
+
+def _combo_order(sim: OdooSim) -> dict[str, Any]:
+    with sim.mutex:  # the parent line's id is taken before the order is written
+        if sim.store.tables["product.product"].row(COMBO) is None:
+            _seed_products(sim, lambda clock: sim.clock(), [COMBO_PRODUCT])
+        parent = sim.store.tables["sale.order.line"].next_id()
+        lines = [
+            {"id": parent, **_product(COMBO, 1, 0.0)},
+            {**_product(WIDGET, 1, 25.0), "combo_item_id": 1, "linked_line_id": parent},
+            {**_product(GADGET, 1, 120.5), "combo_item_id": 2, "linked_line_id": parent},
+        ]
+        return sim.create_order(MINIMAL, lines, client_order_ref="COMBO-1")

@@ -21,9 +21,21 @@ class DeliveryStatus(StrEnum):
     DISCARDED = "discarded"  # an operator gave up on it; kept for the record
     QUARANTINED = "quarantined"  # could not be mapped; last_error holds why
     UNCHANGED = "unchanged"  # a new write_date with nothing StockMaster sees changed; not sent
+    SUPERSEDED = "superseded"  # a newer version of the order was queued before this one went
+    SKIPPED = "skipped"  # nothing to send (an order cancelled before it was ever delivered)
 
 
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+# Versions a newer version replaces: never sent after it, so versions never overtake.
+SUPERSEDABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.DEAD)
+# Versions whose content StockMaster has or will have: the base for "did it change?".
+CONTENT_STATUSES = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.RETRYING,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.DEAD,
+    DeliveryStatus.UNCHANGED,
+)
 
 
 class ConnectionState(SQLModel, table=True):
@@ -67,6 +79,8 @@ class Delivery(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None = None
+    discarded_by: str | None = Field(default=None, max_length=64)
+    discarded_at: datetime | None = None
 
 
 class SyncLog(SQLModel, table=True):
@@ -100,5 +114,6 @@ class BreakerRow(SQLModel, table=True):
     failures: int = 0
     successes: int = 0
     opened_at: datetime | None = None
+    probe_started_at: datetime | None = None
     version: int = 0
     updated_at: datetime

@@ -17,13 +17,16 @@ from poller.clock import to_odoo, utcnow
 from poller.cursor import ScanPosition
 from poller.errors import ConnectionNotFound, StateError
 from poller.state.models import (
+    CONTENT_STATUSES,
     OPEN_STATUSES,
+    SUPERSEDABLE,
     BreakerRow,
     ConnectionState,
     Delivery,
     DeliveryStatus,
     SyncLog,
 )
+from poller.versions import OrderHistory
 
 T = TypeVar("T")
 
@@ -182,29 +185,34 @@ class Store:
             ).all()
         return {(order_id, write_date) for order_id, write_date in rows}
 
-    def latest_hashes(self, connection_id: int, order_ids: Sequence[int]) -> dict[int, str]:
-        """Content hash of the newest mapped version of each order (absent: never mapped)."""
+    def order_histories(
+        self, connection_id: int, order_ids: Sequence[int]
+    ) -> dict[int, OrderHistory]:
+        """For each order seen before: was a version delivered, and the newest content."""
         if not order_ids:
             return {}
         with self.session() as s:
-            newest = (
-                select(Delivery.order_id, func.max(Delivery.write_date).label("wd"))
-                .where(Delivery.connection_id == connection_id)
-                .where(col(Delivery.order_id).in_(list(order_ids)))
-                .where(col(Delivery.content_hash).is_not(None))
-                .group_by(col(Delivery.order_id))
-                .subquery()
-            )
             rows = s.exec(
-                select(Delivery.order_id, Delivery.content_hash)
-                .join(
-                    newest,
-                    (col(Delivery.order_id) == newest.c.order_id)
-                    & (col(Delivery.write_date) == newest.c.wd),
+                select(
+                    Delivery.order_id, Delivery.write_date, Delivery.status, Delivery.content_hash
                 )
                 .where(Delivery.connection_id == connection_id)
+                .where(col(Delivery.order_id).in_(list(order_ids)))
+                .order_by(col(Delivery.write_date))
             ).all()
-        return {order_id: content for order_id, content in rows if content}
+        delivered: set[int] = set()
+        latest: dict[int, str | None] = {}
+        for order_id, _write_date, status, digest in rows:
+            if status == DeliveryStatus.DELIVERED:
+                delivered.add(order_id)
+            if status in CONTENT_STATUSES and digest:
+                latest[order_id] = digest
+            else:
+                latest.setdefault(order_id, None)
+        return {
+            order_id: OrderHistory(order_id in delivered, digest)
+            for order_id, digest in latest.items()
+        }
 
     def enqueue_page(
         self, connection_id: int, deliveries: Sequence[NewDelivery], position: ScanPosition
@@ -230,6 +238,7 @@ class Store:
         ]
         with self.session() as s:
             try:
+                self._supersede_older(s, connection_id, deliveries)
                 s.add_all(rows)
                 s.flush()
                 s.exec(  # type: ignore[call-overload]
@@ -249,6 +258,28 @@ class Store:
                     hint="Two polls of one connection overlapped; the lease should prevent this",
                 ) from None
         return [row.id for row in rows if row.status == DeliveryStatus.PENDING and row.id]
+
+    def _supersede_older(
+        self, s: Session, connection_id: int, deliveries: Sequence[NewDelivery]
+    ) -> None:
+        """A queued new version replaces older unsent ones: versions never overtake."""
+        now = self.clock()
+        for d in deliveries:
+            if d.status not in (DeliveryStatus.PENDING, DeliveryStatus.SKIPPED):
+                continue
+            s.exec(  # type: ignore[call-overload]
+                update(Delivery)
+                .where(col(Delivery.connection_id) == connection_id)
+                .where(col(Delivery.order_id) == d.order_id)
+                .where(col(Delivery.write_date) < d.write_date)
+                .where(col(Delivery.status).in_(SUPERSEDABLE))
+                .values(
+                    status=DeliveryStatus.SUPERSEDED,
+                    updated_at=now,
+                    next_attempt_at=None,
+                    last_error=f"superseded by the version of {d.write_date}",
+                )
+            )
 
     def finish_scan(self, connection_id: int, cursor: str) -> None:
         self._update_connection(
@@ -322,6 +353,16 @@ class Store:
                 query = query.where(col(Delivery.status).in_(list(statuses)))
             return list(s.exec(query))
 
+    def delivery_counts(self) -> dict[tuple[int, str], int]:
+        """How many outbox rows each connection has in each status."""
+        with self.session() as s:
+            rows = s.exec(
+                select(Delivery.connection_id, Delivery.status, func.count()).group_by(
+                    col(Delivery.connection_id), col(Delivery.status)
+                )
+            ).all()
+        return {(connection_id, status): count for connection_id, status, count in rows}
+
     # -- breaker -------------------------------------------------------------------------
 
     def load_breaker(self, connection_id: int) -> tuple[Breaker, int]:
@@ -329,10 +370,14 @@ class Store:
             row = s.get(BreakerRow, connection_id)
         if row is None:
             return Breaker(), -1
-        return (
-            Breaker(CircuitState(row.state), row.failures, row.successes, row.opened_at),
-            row.version,
+        breaker = Breaker(
+            CircuitState(row.state),
+            row.failures,
+            row.successes,
+            row.opened_at,
+            row.probe_started_at,
         )
+        return breaker, row.version
 
     def save_breaker(self, connection_id: int, breaker: Breaker, expected_version: int) -> bool:
         """Compare-and-set on the row version; False when another process changed it first."""
@@ -341,6 +386,7 @@ class Store:
             "failures": breaker.failures,
             "successes": breaker.successes,
             "opened_at": breaker.opened_at,
+            "probe_started_at": breaker.probe_started_at,
             "updated_at": self.clock(),
         }
         with self.session() as s:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from poller.sim.odoo import OdooSim
 from poller.sim.server import BackgroundServer
-from tests.sim.simkit import Rpc, seeded_sim
+from tests.sim.simkit import Json2, Rpc, seeded_sim
 
 
 @pytest.fixture
@@ -22,6 +23,26 @@ def serve() -> Iterator[Callable[[OdooSim], Rpc]]:
         servers.append(server)
         clients.append(Rpc(server.url))
         return clients[-1]
+
+    yield start
+    for client in clients:
+        client.http.close()
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def serve_json2() -> Iterator[Callable[..., tuple[Rpc, Json2]]]:
+    """Serve a simulator; answer a JSON-RPC client and a JSON-2 client (extra args: Json2's)."""
+    servers: list[BackgroundServer] = []
+    clients: list[Any] = []
+
+    def start(sim: OdooSim, **json2: Any) -> tuple[Rpc, Json2]:
+        server = BackgroundServer(sim.app).start()
+        servers.append(server)
+        pair = (Rpc(server.url), Json2(server.url, **json2))
+        clients.extend(pair)
+        return pair
 
     yield start
     for client in clients:

@@ -1,4 +1,4 @@
-"""Helpers for the Odoo simulator tests: a tiny JSON-RPC client, a fake clock, seeding."""
+"""Helpers for the Odoo simulator tests: tiny JSON-RPC and JSON-2 clients, seeding."""
 
 from __future__ import annotations
 
@@ -55,6 +55,27 @@ class Rpc:
         return self.call(
             "object", "execute_kw", DB, UID, self.key, model, method, list(args), kwargs
         )
+
+
+class Json2:
+    """Just enough JSON-2 to drive the simulator over HTTP."""
+
+    def __init__(self, url: str, key: str | None = API_KEY, database: str | None = None) -> None:
+        headers = {"Authorization": f"bearer {key}"} if key is not None else {}
+        if database is not None:
+            headers["X-Odoo-Database"] = database
+        self.http = httpx.Client(base_url=url, timeout=30, headers=headers)
+
+    def post(self, model: str, method: str, **args: Any) -> httpx.Response:
+        return self.http.post(f"/json/2/{model}/{method}", json=args)
+
+    def call(self, model: str, method: str, **args: Any) -> Any:
+        response = self.post(model, method, **args)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+VERSIONS = ("16.0", "17.0", "18.0", "19.0", "saas~18.4")
 
 
 def seeded_sim(**kwargs: Any) -> OdooSim:

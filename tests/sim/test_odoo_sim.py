@@ -79,9 +79,24 @@ def test_replays_every_call_of_the_poll_cycle_recording(
     replay(shop[1], POLL_CYCLE[key])
 
 
+#: The shop has a storable product, which the recorded 16 server (no Inventory app) had not.
+STORABLE_TYPE = {
+    "product.template": ("type", "detailed_type"),
+    "product.product": ("type", "detailed_type"),
+    "sale.order.line": ("product_type",),
+}
+
+
 @pytest.mark.parametrize("model", sorted(FIELDS_GET))
-def test_fields_get_matches_the_recording(shop: tuple[OdooSim, Rpc], model: str) -> None:
-    assert shop[1].execute(model, "fields_get", attributes=ATTRIBUTES) == FIELDS_GET[model]
+def test_fields_get_matches_the_recording(
+    shop: tuple[OdooSim, Rpc], serve: Served, model: str
+) -> None:
+    bare = serve(OdooSim(api_keys=[API_KEY]))
+    assert bare.execute(model, "fields_get", attributes=ATTRIBUTES) == FIELDS_GET[model]
+    expected = json.loads(json.dumps(FIELDS_GET[model]))
+    for name in STORABLE_TYPE.get(model, ()):
+        expected[name]["selection"].append(["product", "Storable Product"])
+    assert shop[1].execute(model, "fields_get", attributes=ATTRIBUTES) == expected
 
 
 def test_the_second_batch_of_orders_joins_the_recorded_search(shop: tuple[OdooSim, Rpc]) -> None:
@@ -286,10 +301,10 @@ def test_archived_records_are_hidden_from_search_unless_active_test_is_off(
     client = serve(sim)
     sim.write("product.product", [4], {"active": False})
     sim.write("res.partner", [10], {"active": False})
-    assert client.execute("product.product", "search", []) == [3, 2, 5, 1]
-    assert client.execute("product.product", "search_count", []) == 4
+    assert client.execute("product.product", "search", []) == [3, 2, 6, 5, 1]
+    assert client.execute("product.product", "search_count", []) == 5
     hidden_too = client.execute("product.product", "search", [], context={"active_test": False})
-    assert hidden_too == [3, 2, 5, 1, 4]
+    assert hidden_too == [3, 2, 6, 5, 1, 4]
     assert client.execute("product.product", "search", [["active", "=", False]]) == [4]
     assert client.execute("res.partner", "search", [], order="id") == [7, 8, 9]
     [product] = client.execute("product.product", "read", [4], fields=["active", "display_name"])
@@ -362,8 +377,8 @@ def test_domains_filter_like_odoo(
         ("sale.order", "client_order_ref desc, id", [3, 5, 6, 9, 11, 12, 1, 7, 2, 8, 4, 10]),
         ("sale.order", "write_date asc, id asc", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
         ("res.partner", None, [8, 9, 7, 10]),
-        ("product.product", None, [3, 2, 5, 1, 4]),
-        ("product.template", "name desc", [1, 4, 5, 2, 3]),
+        ("product.product", None, [3, 2, 6, 5, 1, 4]),
+        ("product.template", "name desc", [1, 6, 4, 5, 2, 3]),
         ("res.country", None, [57, 233]),
     ],
 )
@@ -551,7 +566,7 @@ def test_call_log_counts_every_rpc_call(serve: Served) -> None:
     assert sim.calls == []
     client.execute("res.partner", "read", [7])
     sim.reset_calls()
-    assert client.http.get("/sim/calls").json() == {"total": 0, "counts": []}
+    assert client.http.get("/sim/calls").json() == {"total": 0, "faulted": 0, "counts": []}
 
 
 def test_http_control_endpoints(serve: Served) -> None:

@@ -6,13 +6,10 @@ Every test gets its own database (a file in tmp_path, or a schema `t_<uuid>` rea
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
@@ -20,25 +17,9 @@ from poller.state.db import create_db_engine, upgrade
 from poller.state.store import Store
 from tests.support.clock import FakeClock
 
-PG_ADMIN_URL = os.environ.get("POLLER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db' / 'poller.db'}"
-
-
-@pytest.fixture
-def pg_schema_url() -> Iterator[tuple[str, str]]:
-    """A fresh schema in the real PostgreSQL and a URL whose search_path points at it."""
-    schema = f"t_{uuid.uuid4().hex}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_ADMIN_URL else "?"
-    try:
-        yield f"{PG_ADMIN_URL}{sep}options=-csearch_path%3D{schema}", schema
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(

@@ -16,6 +16,7 @@ from poller.errors import ConnectionNotFound, StateError
 from poller.state.db import create_db_engine, upgrade
 from poller.state.models import DeliveryStatus, SyncLog
 from poller.state.store import DeliveryResult, NewDelivery, Store
+from poller.versions import OrderHistory
 from tests.state.conftest import sqlite_url
 from tests.support.clock import FakeClock
 
@@ -69,7 +70,39 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as conn:
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [v for (v,) in versions] == ["0001"]
+    assert [v for (v,) in versions] == ["0002"]
+
+
+def test_a_database_from_the_first_release_upgrades_in_place(db_url: str) -> None:
+    """Rows written under schema 0001 survive the upgrade and gain the new columns."""
+    from alembic import command
+
+    from poller.state.db import alembic_config
+
+    engine = create_db_engine(db_url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO connection_state (name, created_at, cursor, scan_after_id)"
+                " VALUES ('old', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO breaker"
+                " (connection_id, state, failures, successes, version, updated_at)"
+                " VALUES (1, 'open', 5, 0, 3, '2026-01-01 00:00:00')"
+            )
+        )
+    upgrade(engine)
+    store = Store(engine)
+    assert store.find_connection("old").cursor == "2026-01-01 00:00:00"
+    breaker, version = store.load_breaker(1)
+    assert (breaker.state, breaker.probe_started_at, version) == (CircuitState.OPEN, None, 3)
+    columns = {c["name"] for c in inspect(engine).get_columns("delivery")}
+    assert {"discarded_by", "discarded_at"} <= columns
+    engine.dispose()
 
 
 def test_store_works_after_repeated_upgrades(engine: Engine, store: Store) -> None:
@@ -304,7 +337,7 @@ def test_finish_scan_sets_the_cursor_and_clears_the_checkpoint(store: Store) -> 
     assert len(store.deliveries(cid)) == 2
 
 
-def test_latest_hashes_returns_the_newest_versions_hash(store: Store) -> None:
+def test_order_histories_give_the_newest_content_and_whether_delivered(store: Store) -> None:
     acme, beta = connection_id(store, "acme"), connection_id(store, "beta")
     # Newest write_date queued first: the answer follows write_date, not insertion order.
     store.enqueue_page(
@@ -326,10 +359,35 @@ def test_latest_hashes_returns_the_newest_versions_hash(store: Store) -> None:
         beta, [version(1, "2030-01-01 00:00:00", content_hash="b", tag="b")], position(1, WD3)
     )
 
-    assert store.latest_hashes(acme, [1, 2, 3]) == {1: "one-new", 2: "two-old"}
-    assert store.latest_hashes(acme, [2]) == {2: "two-old"}
-    assert store.latest_hashes(beta, [1, 2]) == {1: "b"}
-    assert store.latest_hashes(acme, []) == {}
+    assert store.order_histories(acme, [1, 2, 3]) == {
+        1: OrderHistory(False, "one-new"),
+        2: OrderHistory(False, "two-old"),
+    }
+    assert store.order_histories(beta, [1, 2]) == {1: OrderHistory(False, "b")}
+    assert store.order_histories(acme, []) == {}
+    one_new = next(d for d in store.deliveries(acme) if d.content_hash == "one-new")
+    store.record_results([DeliveryResult(one_new.id, DeliveryStatus.DELIVERED, 200, None, None)])
+    assert store.order_histories(acme, [1])[1] == OrderHistory(True, "one-new")
+
+
+def test_a_newer_version_supersedes_older_unsent_ones(store: Store) -> None:
+    acme = connection_id(store, "acme")
+    store.enqueue_page(acme, [version(1, WD1, content_hash="v1")], position(1, WD1))
+    first = store.deliveries(acme)[0]
+    store.record_results([DeliveryResult(first.id, DeliveryStatus.DEAD, 400, "HTTP 400", None)])
+    store.enqueue_page(acme, [version(1, WD2, content_hash="v2")], position(1, WD2))
+    by_date = {d.write_date: d for d in store.deliveries(acme)}
+    assert by_date[WD1].status == DeliveryStatus.SUPERSEDED
+    assert by_date[WD1].last_error == f"superseded by the version of {WD2}"
+    assert by_date[WD2].status == DeliveryStatus.PENDING
+    store.enqueue_page(acme, [version(1, WD3, content_hash="v3")], position(1, WD3))
+    statuses = {d.write_date: d.status for d in store.deliveries(acme)}
+    assert statuses == {
+        WD1: DeliveryStatus.SUPERSEDED,
+        WD2: DeliveryStatus.SUPERSEDED,
+        WD3: DeliveryStatus.PENDING,
+    }
+    assert [d.write_date for d in store.due_retries(acme, store.clock(), 10)] == [WD3]
 
 
 # -- sending and retries -------------------------------------------------------------------

@@ -1,0 +1,157 @@
+"""What the `poller` commands do, as functions: add, check, rotate. The CLI only talks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from poller.blocks import all_connections, save_connection
+from poller.connections import ConnectionConfig
+from poller.crypto import SecretBox
+from poller.cursor import start_scan
+from poller.delivery.signing import USER_AGENT, generate_webhook_secret
+from poller.errors import ConnectionNotFound, PollerError
+from poller.odoo.client import OdooClient
+from poller.odoo.reader import CONFIRMED_STATES
+from poller.settings import Settings
+from poller.state.store import Store
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class NewConnection:
+    config: ConnectionConfig
+    generated_secret: str | None  # shown once when the poller generated it
+
+
+def build_config(
+    box: SecretBox,
+    *,
+    name: str,
+    odoo_url: str,
+    database: str,
+    username: str,
+    api_key: str,
+    webhook_url: str,
+    webhook_secret: str | None,
+    poll_interval_seconds: int = 60,
+    transport: str = "auto",
+) -> NewConnection:
+    generated = None if webhook_secret else generate_webhook_secret()
+    config = ConnectionConfig(
+        name=name,
+        odoo_url=odoo_url,  # type: ignore[arg-type]
+        database=database,
+        username=username,
+        api_key_encrypted=box.encrypt(api_key),
+        webhook_url=webhook_url,  # type: ignore[arg-type]
+        webhook_secret_encrypted=box.encrypt(webhook_secret or generated or ""),
+        poll_interval_seconds=poll_interval_seconds,
+        transport=transport,  # type: ignore[arg-type]
+    )
+    return NewConnection(config, generated)
+
+
+async def register(config: ConnectionConfig, store: Store, since: datetime | None) -> int:
+    """Save the block and the state row (cursor at `since`, default now). Returns the id."""
+    await save_connection(config)
+    return int(store.ensure_connection(config.name, since=since).id or 0)
+
+
+async def check_connection(
+    config: ConnectionConfig, box: SecretBox, settings: Settings, store: Store | None = None
+) -> list[Check]:
+    """Each thing a poll needs, checked in order, with a verdict an operator can act on."""
+    checks: list[Check] = []
+    try:
+        key = box.decrypt(config.api_key_encrypted, what="the Odoo API key")
+        secret = box.decrypt(config.webhook_secret_encrypted, what="the webhook secret")
+    except PollerError as exc:
+        return [Check("secrets", False, str(exc))]
+    checks.append(Check("secrets", True, "the API key and webhook secret decrypt"))
+    async with httpx.AsyncClient(timeout=settings.odoo_timeout_seconds) as http:
+        checks.extend(await _check_odoo(config, key, settings, store, http))
+        checks.append(await _check_webhook(config, secret, http))
+    return checks
+
+
+async def _check_odoo(
+    config: ConnectionConfig,
+    key: str,
+    settings: Settings,
+    store: Store | None,
+    http: httpx.AsyncClient,
+) -> list[Check]:
+    odoo = OdooClient(
+        http,
+        url=config.odoo_base_url,
+        database=config.database,
+        login=config.username,
+        secret=key,
+        connection=config.name,
+        transport=config.transport,
+    )
+    try:
+        session = await odoo.open_session()
+    except PollerError as exc:
+        return [Check("odoo", False, str(exc))]
+    checks = [
+        Check("odoo", True, f"Odoo {session.version.serie} over {session.transport}"),
+        Check("login", True, f"'{config.username}' is user id {session.uid}"),
+    ]
+    cursor = _cursor(store, config.name)
+    domain: list = [["state", "in", list(CONFIRMED_STATES)]]
+    lower = start_scan(cursor, settings.overlap_seconds).lower_bound if cursor else None
+    if lower:
+        domain.append(["write_date", ">=", lower])
+    try:
+        waiting = await odoo.search_count("sale.order", domain)
+    except PollerError as exc:
+        return [*checks, Check("orders", False, str(exc))]
+    since = f"since {lower} (cursor - overlap)" if lower else "in all"
+    return [*checks, Check("orders", True, f"{waiting} confirmed orders {since}")]
+
+
+def _cursor(store: Store | None, name: str) -> str | None:
+    if store is None:
+        return None
+    try:
+        return store.find_connection(name).cursor
+    except ConnectionNotFound:
+        return None
+
+
+async def _check_webhook(config: ConnectionConfig, secret: str, http: httpx.AsyncClient) -> Check:
+    """Reachability only (HEAD): a test POST could be taken for an order by StockMaster."""
+    url = str(config.webhook_url)
+    try:
+        response = await http.head(url, headers={"User-Agent": USER_AGENT})
+    except httpx.HTTPError as exc:
+        return Check("webhook", False, f"{url} is unreachable: {type(exc).__name__}: {exc}")
+    if response.status_code >= 500:
+        return Check("webhook", False, f"{url} answers HTTP {response.status_code}")
+    return Check("webhook", True, f"{url} answers (HTTP {response.status_code} to HEAD)")
+
+
+async def rotate_keys(box: SecretBox) -> tuple[int, int]:
+    """Re-encrypt every stored secret under the newest key: (secrets rewritten, connections)."""
+    rewritten = 0
+    configs = await all_connections()
+    for config in configs:
+        fields = {}
+        for field in ("api_key_encrypted", "webhook_secret_encrypted"):
+            token = getattr(config, field)
+            if not box.is_current(token):
+                fields[field] = box.rotate(token)
+        if fields:
+            rewritten += len(fields)
+            await save_connection(config.model_copy(update=fields))
+    return rewritten, len(configs)

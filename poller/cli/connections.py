@@ -1,0 +1,225 @@
+"""Connections: `add`, `list`, `test`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from poller.cli.app import app, console, err_console, one_line_errors, run, use_prefect_api
+from poller.errors import ConfigError
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"--since {value!r} is not a date",
+            hint="Use ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+@one_line_errors
+def add(
+    name: Annotated[str, typer.Argument(help="Lowercase letters, digits, dashes.")],
+    odoo_url: Annotated[str, typer.Option(prompt="Odoo URL", help="e.g. https://acme.odoo.com")],
+    database: Annotated[str, typer.Option(prompt="Odoo database")],
+    username: Annotated[str, typer.Option(prompt="Odoo login")],
+    api_key: Annotated[
+        str,
+        typer.Option(
+            prompt="Odoo API key",
+            hide_input=True,
+            envvar="POLLER_ODOO_API_KEY",
+            help="Prompted without echo when missing; or POLLER_ODOO_API_KEY.",
+        ),
+    ],
+    webhook_url: Annotated[str, typer.Option(prompt="StockMaster webhook URL")],
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="POLLER_WEBHOOK_SECRET",
+            help="Generated (whsec_...) and printed once when missing.",
+        ),
+    ] = None,
+    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 60,
+    transport: Annotated[str, typer.Option(help="auto, jsonrpc or json2.")] = "auto",
+    since: Annotated[
+        str | None, typer.Option(help="Deliver orders confirmed since this date (default: now).")
+    ] = None,
+    skip_test: Annotated[bool, typer.Option("--no-test", help="Save without testing.")] = False,
+) -> None:
+    """Add a tenant: test it, save its block (secrets encrypted) and create its deployment."""
+    use_prefect_api()
+    from poller.admin import build_config, check_connection, register
+    from poller.crypto import secret_box_from_env
+    from poller.runtime import default_store
+    from poller.settings import get_settings
+
+    settings, box = get_settings(), secret_box_from_env()
+    new = build_config(
+        box,
+        name=name,
+        odoo_url=odoo_url,
+        database=database,
+        username=username,
+        api_key=api_key,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        poll_interval_seconds=interval,
+        transport=transport,
+    )
+    if not skip_test:
+        checks = run(check_connection(new.config, box, settings))
+        _print_checks(checks)
+        if not all(c.ok for c in checks):
+            raise ConfigError(
+                f"connection '{name}' failed its test and was not saved",
+                hint="Fix what is marked ✗, or save anyway with --no-test",
+            )
+    store = default_store(settings)
+    connection_id = run(register(new.config, store, _since(since)))
+    deployment = run(_apply_deployment(new.config))
+    console.print(
+        f"Saved connection '{name}' (id {connection_id}): block odoo-connection/{name}, "
+        f"deployment {deployment}, every {interval}s."
+    )
+    if new.generated_secret:
+        console.print("Webhook secret (shown once; give it to StockMaster):")
+        console.print(new.generated_secret, highlight=False, soft_wrap=True)
+
+
+async def _apply_deployment(config: Any) -> str:
+    from deployments.connections import deployment_name, to_deployment
+
+    await (await to_deployment(config)).aapply()
+    return deployment_name(config.name)
+
+
+def _print_checks(checks: list[Any]) -> None:
+    for check in checks:
+        mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+        console.print(f"{mark} {check.name:8} {check.detail}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+@one_line_errors
+def test(name: Annotated[str, typer.Argument(help="Connection name or id.")]) -> None:
+    """Check a connection: secrets, Odoo (version, transport, user), waiting orders, webhook."""
+    use_prefect_api()
+    from poller.admin import check_connection
+    from poller.blocks import load_connection
+    from poller.crypto import secret_box_from_env
+    from poller.runtime import default_store
+    from poller.settings import get_settings
+
+    settings = get_settings()
+    store = default_store(settings)
+    config = run(load_connection(_name_of(store, name)))
+    checks = run(check_connection(config, secret_box_from_env(), settings, store))
+    _print_checks(checks)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def _name_of(store: Any, ref: str) -> str:
+    """A connection is named by its name or its numeric id everywhere."""
+    return store.find_connection(ref).name if ref.isdigit() else ref
+
+
+@app.command("list")
+@one_line_errors
+def list_connections(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every connection: state, breaker, cursor, last poll, queue depth."""
+    use_prefect_api()
+    from poller.blocks import all_connections
+    from poller.runtime import default_store
+
+    store = default_store()
+    rows = _connection_rows(run(all_connections()), store)
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        err_console.print("No connections yet: add one with `poller add`.")
+        return
+    table = Table(title="Connections")
+    for column in (
+        "id",
+        "name",
+        "odoo",
+        "every",
+        "state",
+        "breaker",
+        "cursor",
+        "last poll",
+        "queued",
+        "dead",
+    ):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[k] if row[k] is not None else "")
+                for k in (
+                    "id",
+                    "name",
+                    "odoo",
+                    "interval",
+                    "state",
+                    "breaker",
+                    "cursor",
+                    "last_poll",
+                    "queued",
+                    "dead",
+                )
+            )
+        )
+    console.print(table)
+
+
+def _connection_rows(configs: list[Any], store: Any) -> list[dict[str, Any]]:
+    from poller.breaker import BreakerPolicy
+
+    states = {state.name: state for state in store.connections()}
+    counts = store.delivery_counts()
+    rows = []
+    for config in configs:
+        state = states.get(config.name)
+        cid = state.id if state else None
+        breaker, _ = store.load_breaker(cid) if cid else (None, 0)
+        due = breaker.probe_due_at(BreakerPolicy()) if breaker else None
+        status = "enabled" if config.enabled else "disabled"
+        if state and state.endpoint_gone_at:
+            status = "webhook gone (410)"
+        rows.append(
+            {
+                "id": cid,
+                "name": config.name,
+                "odoo": f"{config.odoo_base_url} / {config.database}",
+                "interval": f"{config.poll_interval_seconds}s",
+                "state": status,
+                "breaker": breaker.state.value + (f" (probe {due:%H:%M:%S}Z)" if due else "")
+                if breaker
+                else "closed",
+                "cursor": state.cursor if state else None,
+                "last_poll": f"{state.last_poll_at:%Y-%m-%d %H:%M:%S}Z"
+                if state and state.last_poll_at
+                else None,
+                "queued": sum(counts.get((cid, s), 0) for s in ("pending", "retrying"))
+                if cid
+                else 0,
+                "dead": counts.get((cid, "dead"), 0) if cid else 0,
+            }
+        )
+    return rows

@@ -1,0 +1,31 @@
+"""`poller demo`: the whole product on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from poller.cli.app import app, console, one_line_errors, run
+
+
+@app.command()
+@one_line_errors
+def demo(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one poll through a real flow run, check it, exit.")
+    ] = False,
+    interval: Annotated[
+        int, typer.Option(help="Seconds between scheduled polls of the demo tenant.")
+    ] = 15,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its databases.")] = Path(
+        "data"
+    ),
+) -> None:
+    """Bring up an Odoo simulator, a StockMaster-like receiver and a local Prefect server,
+    then poll a demo tenant through its Prefect deployment."""
+    from deployments.demo import run_demo
+
+    code = run(run_demo(once=once, interval=interval, data_dir=data_dir, console=console))
+    raise typer.Exit(code)

@@ -1,0 +1,43 @@
+"""An in-memory Odoo that speaks JSON-RPC (and JSON-2 on 19.0 / saas~18.4) over real HTTP,
+shaped after recorded Odoo 16.0 answers, with version profiles 16.0 to 19.0 and fault injection.
+
+The ground truth is `tests/fixtures/odoo16/` (see `/work/shared/odoo-wire/README.md`): value
+shapes, error envelopes and the `write_date` rule (stored with microseconds, returned truncated
+to whole seconds, compared in domains against the stored value) follow those recordings.
+
+One idea per module: `values` (field values), `table` (column storage), `models` (model specs),
+`domain`/`predicates`/`compiler` (domains), `ordering`, `search`, `store` (the ORM), `methods`
+(RPC-callable model methods), `auth`, `jsonrpc` (`/jsonrpc`), `json2` (`/json/2/...`),
+`errors`, `profiles` and `fieldsets` (versions), `orders`, `late` and `generate` (writing
+orders), `calllog`, `faults` and `wire` (fault injection), `control` (`/sim/...` HTTP API),
+`app` (Starlette), `sim` (`OdooSim`), `cli` (standalone).
+
+Standalone: `python -m poller.sim.odoo --port 8069 [--version 19.0] [--generated N]`.
+"""
+
+from poller.sim.odoo.calllog import CallRecord, FaultedCall
+from poller.sim.odoo.cli import main
+from poller.sim.odoo.errors import OdooError, SimConflict, SimError, SimNotFound
+from poller.sim.odoo.faults import Fault, Faults
+from poller.sim.odoo.late import LateOrder
+from poller.sim.odoo.profiles import PROFILES, VersionProfile
+from poller.sim.odoo.sim import OdooSim
+from poller.sim.odoo.values import naive_utc, utcnow
+
+__all__ = [
+    "PROFILES",
+    "CallRecord",
+    "Fault",
+    "FaultedCall",
+    "Faults",
+    "LateOrder",
+    "OdooError",
+    "OdooSim",
+    "SimConflict",
+    "SimError",
+    "SimNotFound",
+    "VersionProfile",
+    "main",
+    "naive_utc",
+    "utcnow",
+]

@@ -1,0 +1,124 @@
+"""The poll cycle against real failures of the poller's own database (no Prefect here):
+concurrent polls on PostgreSQL, a locked SQLite file, a dropped PostgreSQL connection."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections import defaultdict
+
+import pytest
+
+from poller.poll import PollReport, run_cycle
+from poller.runtime import default_store, open_poller, store_for
+from poller.settings import get_settings
+from tests.conftest import BEFORE_SEED, make_config
+from tests.support.tcp_proxy import TcpProxy
+
+SEEDED = {1, 2, 3, 4, 7, 8, 9, 10}
+
+
+def use_settings(monkeypatch: pytest.MonkeyPatch, **values: str):
+    for key, value in values.items():
+        monkeypatch.setenv(f"POLLER_{key.upper()}", value)
+    get_settings.cache_clear()
+    store_for.cache_clear()
+    return get_settings()
+
+
+async def poll(config) -> PollReport:
+    poller = open_poller(config)
+    try:
+        return await run_cycle(poller, poller)
+    finally:
+        await poller.aclose()
+
+
+def webhook_ids_by_order(receiver) -> dict[int, set[str]]:
+    ids: dict[int, set[str]] = defaultdict(set)
+    for item in receiver.deliveries:
+        ids[item.body["order"]["id"]].add(item.webhook_id)
+    return ids
+
+
+@pytest.mark.postgres
+async def test_two_polls_started_at_once_on_postgres_process_each_order_once(
+    poller_settings, pg_schema_url, odoo, stockmaster, monkeypatch
+) -> None:
+    settings = use_settings(monkeypatch, database_url=pg_schema_url[0])
+    config = make_config(settings, odoo, stockmaster)
+    default_store().ensure_connection(config.name, since=BEFORE_SEED)
+    first, second = await asyncio.gather(poll(config), poll(config))
+    statuses = sorted([first.status, second.status])
+    assert statuses == ["ok", "skipped"]
+    skipped = first if first.status == "skipped" else second
+    assert skipped.reason == "another run holds this connection's lease"
+    assert len(stockmaster.receiver.deliveries) == len(SEEDED)
+    assert set(webhook_ids_by_order(stockmaster.receiver)) == SEEDED
+
+
+async def test_locked_sqlite_fails_the_run_clearly_and_the_next_run_continues(
+    poller_settings, odoo, stockmaster, monkeypatch
+) -> None:
+    settings = use_settings(
+        monkeypatch, page_size="3", lease_seconds="5", sqlite_busy_timeout_ms="200"
+    )
+    config = make_config(settings, odoo, stockmaster)
+    store = default_store()
+    store.ensure_connection(config.name, since=BEFORE_SEED)
+    path = settings.database_url.removeprefix("sqlite:///")
+    locker = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+    def lock_on_first_delivery(_item) -> None:
+        if not locker.in_transaction:
+            locker.execute("BEGIN IMMEDIATE")
+
+    stockmaster.receiver.on_delivery = lock_on_first_delivery
+    failed = await poll(config)
+    assert failed.status == "failed"
+    assert failed.error.startswith("poller database error: database is locked")
+    assert "\n" not in failed.error
+    stockmaster.receiver.on_delivery = None
+    locker.execute("ROLLBACK")
+    time.sleep(5.1)  # the failed run could not release its lease; it expires
+
+    recovered = await poll(config)
+    assert recovered.status == "ok", recovered.error
+    ids = webhook_ids_by_order(stockmaster.receiver)
+    assert set(ids) == SEEDED
+    assert all(len(webhook_ids) == 1 for webhook_ids in ids.values())
+    state = store.find_connection(config.name)
+    assert state.cursor == "2026-11-28 08:20:30" and state.scan_lower_bound is None
+    assert store.deliveries(statuses=["pending", "retrying"]) == []
+
+
+@pytest.mark.postgres
+async def test_dropped_postgres_connection_fails_the_run_and_the_next_run_continues(
+    poller_settings, pg_schema_url, odoo, stockmaster, monkeypatch
+) -> None:
+    proxy = TcpProxy("127.0.0.1", 5432)
+    url = pg_schema_url[0].replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    settings = use_settings(monkeypatch, database_url=url, page_size="3", lease_seconds="5")
+    config = make_config(settings, odoo, stockmaster)
+    store = default_store()
+    store.ensure_connection(config.name, since=BEFORE_SEED)
+
+    def drop_on_first_delivery(_item) -> None:
+        proxy.cut()
+
+    stockmaster.receiver.on_delivery = drop_on_first_delivery
+    failed = await poll(config)
+    assert failed.status == "failed"
+    assert failed.error.startswith("poller database error:")
+    assert "POLLER_DATABASE_URL" in failed.error and "\n" not in failed.error
+    stockmaster.receiver.on_delivery = None
+    proxy.restore()
+    time.sleep(5.1)
+
+    recovered = await poll(config)
+    assert recovered.status == "ok", recovered.error
+    ids = webhook_ids_by_order(stockmaster.receiver)
+    assert set(ids) == SEEDED
+    assert all(len(webhook_ids) == 1 for webhook_ids in ids.values())
+    assert store.find_connection(config.name).cursor == "2026-11-28 08:20:30"
