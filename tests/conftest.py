@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,12 +85,19 @@ def poller_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     store_for.cache_clear()
 
 
-@pytest.fixture
-def odoo() -> Iterator[RunningOdoo]:
-    sim = OdooSim(database=ODOO_DATABASE, login=ODOO_LOGIN, api_keys=[API_KEY])
+@contextmanager
+def running_odoo(version: str = "16.0") -> Iterator[RunningOdoo]:
+    """The recorded shop on a simulated Odoo of `version`, over loopback."""
+    sim = OdooSim(database=ODOO_DATABASE, login=ODOO_LOGIN, api_keys=[API_KEY], version=version)
     seed_shop(sim)
     with BackgroundServer(sim.app) as server:
         yield RunningOdoo(url=server.url, sim=sim)
+
+
+@pytest.fixture
+def odoo() -> Iterator[RunningOdoo]:
+    with running_odoo() as running:
+        yield running
 
 
 @pytest.fixture

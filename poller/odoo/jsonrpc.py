@@ -108,16 +108,21 @@ class JsonRpcTransport:
                 label,
                 http_status=status,
             )
+        if status != 200:
+            try:
+                payload = http.decode(response, label)
+            except OdooProtocolError:
+                payload = None
+            if not (isinstance(payload, dict) and isinstance(payload.get("error"), dict)):
+                raise http.error(
+                    OdooServerError,
+                    f"HTTP {status} from {response.request.url}",
+                    label,
+                    http_status=status,
+                )
         payload = http.decode(response, label)
         if not isinstance(payload, dict):
             raise http.error(OdooProtocolError, "reply is not a JSON object", label)
-        if status != 200 and "error" not in payload:
-            raise http.error(
-                OdooServerError,
-                f"HTTP {status} from {response.request.url}",
-                label,
-                http_status=status,
-            )
         if payload.get("id") != request_id:
             raise http.error(
                 OdooProtocolError,
