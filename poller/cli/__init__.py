@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from poller.cli import connections, demo, maintenance  # noqa: F401  (register the commands)
+from poller.cli import connections, demo, maintenance, queue  # noqa: F401  (registers them)
 from poller.cli.app import app, err_console
 
 

@@ -343,15 +343,56 @@ class Store:
             s.commit()
 
     def deliveries(
-        self, connection_id: int | None = None, statuses: Sequence[str] | None = None
+        self,
+        connection_id: int | None = None,
+        statuses: Sequence[str] | None = None,
+        limit: int | None = None,
     ) -> list[Delivery]:
         with self.session() as s:
-            query = select(Delivery).order_by(col(Delivery.id))
+            query = select(Delivery).order_by(col(Delivery.id)).limit(limit)
             if connection_id is not None:
                 query = query.where(Delivery.connection_id == connection_id)
             if statuses:
                 query = query.where(col(Delivery.status).in_(list(statuses)))
             return list(s.exec(query))
+
+    def retry_now(
+        self, delivery_ids: Sequence[int] | None = None, connection_id: int | None = None
+    ) -> int:
+        """Make failed and dead-lettered deliveries due at once; returns how many."""
+        now = self.clock()
+        query = (
+            update(Delivery)
+            .where(col(Delivery.status).in_([DeliveryStatus.RETRYING, DeliveryStatus.DEAD]))
+            .values(status=DeliveryStatus.RETRYING, next_attempt_at=now, updated_at=now)
+        )
+        if delivery_ids is not None:
+            query = query.where(col(Delivery.id).in_(list(delivery_ids)))
+        if connection_id is not None:
+            query = query.where(col(Delivery.connection_id) == connection_id)
+        with self.session() as s:
+            result = s.exec(query)  # type: ignore[call-overload]
+            s.commit()
+            return int(result.rowcount or 0)
+
+    def discard(self, delivery_id: int, who: str) -> Delivery:
+        """Give up on an open or dead delivery; the row stays, marked with who and when."""
+        now = self.clock()
+        with self.session() as s:
+            row = s.get(Delivery, delivery_id)
+            if row is None:
+                raise StateError(f"no delivery with id {delivery_id}", hint="See `poller retries`")
+            if row.status not in (*OPEN_STATUSES, DeliveryStatus.DEAD):
+                raise StateError(
+                    f"delivery {delivery_id} is {row.status}; only pending, retrying or dead "
+                    "deliveries can be discarded"
+                )
+            row.status = DeliveryStatus.DISCARDED
+            row.discarded_by, row.discarded_at, row.updated_at = who, now, now
+            row.next_attempt_at = None
+            s.add(row)
+            s.commit()
+            return row
 
     def delivery_counts(self) -> dict[tuple[int, str], int]:
         """How many outbox rows each connection has in each status."""
