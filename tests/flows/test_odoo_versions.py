@@ -11,6 +11,7 @@ from poller.runtime import default_store
 from poller.sim.seed import seed_version_showcase
 from tests.conftest import BEFORE_SEED, ODOO_DATABASE, make_config, running_odoo
 from tests.support.expected_shop import expected_orders
+from tests.support.schema import validate_payload
 
 pytestmark = pytest.mark.slow
 VERSIONS = ["16.0", "17.0", "18.0", "19.0"]
@@ -41,6 +42,8 @@ async def test_every_version_delivers_the_same_payloads(
     assert f'"serie":"{version}"' in session
     assert ('"transport":"json2"' in session) is (version == "19.0")
 
+    for body in received.values():
+        validate_payload(body)
     expected = expected_orders(ODOO_DATABASE)
     for order_id, order in expected.items():
         assert received[order_id]["order"] == order, f"order {order_id} on {version}"

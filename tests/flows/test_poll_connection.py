@@ -14,6 +14,7 @@ from poller.orders import event_id
 from poller.runtime import default_store
 from tests.conftest import ODOO_DATABASE
 from tests.support.expected_shop import expected_orders
+from tests.support.schema import validate_payload
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +43,7 @@ async def test_poll_delivers_every_confirmed_order_once(connection, odoo, stockm
     for order_id, item in by_order.items():
         body = item.body
         WebhookPayload.model_validate(body)
+        validate_payload(body)
         assert body["order"] == expected[order_id], f"order {order_id}"
         write_date = body["order"]["write_date"].replace("T", " ").rstrip("Z")
         assert body["event"] == "order.confirmed"
