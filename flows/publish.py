@@ -1,23 +1,29 @@
-"""What a poll leaves in Prefect: a table artifact, a summary when something failed, events."""
+"""What a poll leaves in Prefect: a table artifact, a summary when something failed, and
+events that carry the connection as their resource so Automations can act on them."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.events import emit_event
 
 from poller.poll import PollReport
 
+MOST_NAMES_IN_AN_EVENT = 100
 
-def _artifact_key(connection: str) -> str:
-    return f"poll-{connection}"
+
+def _resource(connection: str) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"poller.connection.{connection}",
+        "prefect.resource.name": connection,
+    }
 
 
 async def publish_report(report: PollReport) -> None:
-    key = _artifact_key(report.connection)
+    key = f"poll-{report.connection}"
     await acreate_table_artifact(table=report.table(), key=key, description=report.summary())
-    problems = list(report.quarantined)
-    if report.error:
-        problems.insert(0, f"**{report.error_type}**: {report.error}")
+    problems = _problems(report)
     if problems:
         lines = "\n".join(f"- {problem}" for problem in problems)
         await acreate_markdown_artifact(
@@ -25,19 +31,51 @@ async def publish_report(report: PollReport) -> None:
             key=f"{key}-problems",
             description="What went wrong in this poll",
         )
-    emit_event(
-        event=f"poller.poll.{report.status}",
-        resource={
-            "prefect.resource.id": f"poller.connection.{report.connection}",
-            "prefect.resource.name": report.connection,
-        },
-        payload={
-            "orders_seen": report.orders_seen,
-            "queued": report.queued,
-            "delivered": report.sent.delivered + report.retried.delivered,
-            "failed": report.sent.failed + report.retried.failed,
-            "dead_lettered": report.sent.dead + report.retried.dead,
-            "quarantined": len(report.quarantined),
-            "error": report.error,
-        },
-    )
+    for event, payload in poll_events(report):
+        emit_event(event=event, resource=_resource(report.connection), payload=payload)
+
+
+def _problems(report: PollReport) -> list[str]:
+    problems = list(report.quarantined)
+    if report.error:
+        problems.insert(0, f"**{report.error_type}**: {report.error}")
+    problems += [
+        f"dead-lettered {dead}" for dead in report.sent.dead_orders + report.retried.dead_orders
+    ]
+    if report.sent.gone or report.retried.gone:
+        problems.append("the webhook endpoint answered 410 Gone: deliveries are stopped")
+    return problems
+
+
+def poll_events(report: PollReport) -> list[tuple[str, dict[str, Any]]]:
+    """The events of one poll: its outcome, what was delivered, what died, the breaker."""
+    events: list[tuple[str, dict[str, Any]]] = [
+        (
+            f"poller.poll.{report.status}",
+            {
+                "orders_seen": report.orders_seen,
+                "queued": report.queued,
+                "delivered": report.sent.delivered + report.retried.delivered,
+                "failed": report.sent.failed + report.retried.failed,
+                "dead_lettered": report.sent.dead + report.retried.dead,
+                "quarantined": len(report.quarantined),
+                "error": report.error or report.reason,
+            },
+        )
+    ]
+    delivered = report.sent.delivered_orders + report.retried.delivered_orders
+    if delivered:
+        events.append(
+            (
+                "poller.order.delivered",
+                {
+                    "count": len(delivered),
+                    "orders": delivered[:MOST_NAMES_IN_AN_EVENT],
+                },
+            )
+        )
+    for dead in report.sent.dead_orders + report.retried.dead_orders:
+        events.append(("poller.delivery.dead_lettered", {"delivery": dead}))
+    if report.circuit:
+        events.append((f"poller.circuit.{report.circuit}", {"error": report.error}))
+    return events

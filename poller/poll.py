@@ -17,7 +17,15 @@ from typing import Protocol
 
 import httpx
 
-from poller.breaker import Breaker, BreakerPolicy, admit, record_failure, record_success
+from poller.breaker import (
+    Breaker,
+    BreakerPolicy,
+    CircuitState,
+    admit,
+    record_failure,
+    record_success,
+)
+from poller.clock import utcnow
 from poller.connections import ConnectionConfig
 from poller.contract import ConnectionRef, WebhookPayload
 from poller.crypto import SecretBox
@@ -57,12 +65,16 @@ class SendReport:
     failed: int = 0
     dead: int = 0
     gone: bool = False
+    delivered_orders: list[str] = field(default_factory=list)
+    dead_orders: list[str] = field(default_factory=list)  # "S00042: HTTP 400: ..."
 
     def add(self, other: SendReport) -> None:
         self.delivered += other.delivered
         self.failed += other.failed
         self.dead += other.dead
         self.gone = self.gone or other.gone
+        self.delivered_orders += other.delivered_orders
+        self.dead_orders += other.dead_orders
 
 
 @dataclass
@@ -93,6 +105,7 @@ class PollReport:
     odoo_calls: int = 0
     error: str | None = None
     error_type: str | None = None
+    circuit: str | None = None  # "opened" or "closed" when this run moved the breaker
 
     def fail(self, exc: PollerError) -> None:
         self.status, self.error, self.error_type = "failed", str(exc), type(exc).__name__
@@ -108,6 +121,12 @@ class PollReport:
             f"{self.sent.failed + self.retried.failed} to retry, "
             f"{self.sent.dead + self.retried.dead} dead-lettered, "
             f"{len(self.quarantined)} quarantined, {self.odoo_calls} Odoo calls"
+            + (
+                "; the webhook endpoint answered 410 Gone: deliveries are stopped until "
+                "its URL is changed (`poller edit`)"
+                if self.sent.gone or self.retried.gone
+                else ""
+            )
         )
 
     def table(self) -> list[dict[str, object]]:
@@ -160,6 +179,9 @@ class ConnectionPoller:
         self.settings = settings
         self.policy = breaker_policy or BreakerPolicy()
         self.rng = rng or random.Random()
+        # Signatures carry real time (receivers check freshness); the store's clock, which
+        # tests move, schedules retries and the breaker.
+        self.wall_clock = utcnow
         self.state: ConnectionState = store.ensure_connection(config.name)
         self.owner = uuid.uuid4().hex
         self._breaker: tuple[Breaker, int] | None = None
@@ -203,8 +225,14 @@ class ConnectionPoller:
         self._breaker = (admitted, version)
         return Admission(True)
 
-    def settle_breaker(self, succeeded: bool) -> Breaker:
+    def settle_breaker(self, succeeded: bool, report: PollReport | None = None) -> Breaker:
         breaker, version = self._breaker or self.store.load_breaker(self.connection_id)
+        new = self._settle(breaker, version, succeeded)
+        if report is not None:
+            report.circuit = circuit_change(breaker, new)
+        return new
+
+    def _settle(self, breaker: Breaker, version: int, succeeded: bool) -> Breaker:
         now = self.store.clock()
         new = (
             record_success(breaker, self.policy)
@@ -378,26 +406,27 @@ class ConnectionPoller:
 
         async def one(row: Delivery) -> DeliveryResult:
             async with gate:
-                now = self.store.clock()
                 headers = signed_headers(
                     event_id=row.event_id,
                     body=row.payload or "",
                     secret=secret,
                     connection_id=self.connection_id,
-                    now=now,
+                    now=self.wall_clock(),
                 )
                 outcome = await post_event(
                     self._hook_http, str(self.config.webhook_url), row.payload or "", headers
                 )
-                return self._result(row, outcome, now)
+                return self._result(row, outcome, self.store.clock())
 
         results = await asyncio.gather(*(one(row) for row in rows))
         self.store.record_results(results)
-        for result in results:
+        for row, result in zip(rows, results, strict=True):
             if result.status == DeliveryStatus.DELIVERED:
                 report.delivered += 1
+                report.delivered_orders.append(row.order_name)
             elif result.status == DeliveryStatus.DEAD:
                 report.dead += 1
+                report.dead_orders.append(f"{row.order_name}: {result.error}")
             else:
                 report.failed += 1
         if any(r.error and r.error.startswith("HTTP 410") for r in results):
@@ -452,6 +481,14 @@ class ConnectionPoller:
         )
 
 
+def circuit_change(before: Breaker, after: Breaker) -> str | None:
+    if after.state is CircuitState.OPEN and before.state is not CircuitState.OPEN:
+        return "opened"
+    if after.state is CircuitState.CLOSED and before.state is not CircuitState.CLOSED:
+        return "closed"
+    return None
+
+
 def _odoo_write_date(payload: WebhookPayload) -> str:
     return payload.order.write_date.replace("T", " ").rstrip("Z")
 
@@ -485,12 +522,12 @@ async def _leased_cycle(poller: ConnectionPoller, steps: PollSteps, report: Poll
         await _scan_and_send(poller, steps, report)
         poller.renew_lease()
         report.retried = await steps.process_retries()
-        poller.settle_breaker(succeeded=True)
+        poller.settle_breaker(True, report)
     except PollerError as exc:
         report.fail(exc)
         if isinstance(exc, OdooAuthError | OdooMissingError):
             _best_effort(report, poller.forget_odoo_session)
-        _best_effort(report, poller.settle_breaker, False)
+        _best_effort(report, poller.settle_breaker, False, report)
     finally:
         report.odoo_calls = poller.odoo_calls
         _best_effort(report, poller.release)

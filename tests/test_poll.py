@@ -122,3 +122,21 @@ async def test_dropped_postgres_connection_fails_the_run_and_the_next_run_contin
     assert set(ids) == SEEDED
     assert all(len(webhook_ids) == 1 for webhook_ids in ids.values())
     assert store.find_connection(config.name).cursor == "2026-11-28 08:20:30"
+
+
+async def test_410_gone_stops_deliveries_and_says_so(poller_settings, odoo, stockmaster) -> None:
+    config = make_config(poller_settings, odoo, stockmaster)
+    store = default_store()
+    store.ensure_connection(config.name, since=BEFORE_SEED)
+    stockmaster.receiver.fail(410)
+    report = await poll(config)
+    assert report.status == "ok" and "answered 410 Gone" in report.summary()
+    assert store.find_connection(config.name).endpoint_gone_at is not None
+    attempts = stockmaster.receiver.failures_served
+    stockmaster.receiver.recover()
+    odoo.sim.create_order(9, [{"product_id": 1, "qty": 1}])
+    again = await poll(config)
+    assert stockmaster.receiver.failures_served == attempts and not stockmaster.receiver.deliveries
+    assert again.queued == 1 and again.sent.gone
+    waiting = store.deliveries(statuses=["pending", "retrying"])
+    assert len(waiting) == 9  # kept until the endpoint is fixed, nothing dead-lettered

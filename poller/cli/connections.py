@@ -223,3 +223,18 @@ def _connection_rows(configs: list[Any], store: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@app.command("reset-circuit")
+@one_line_errors
+def reset_circuit(name: Annotated[str, typer.Argument(help="Connection name or id.")]) -> None:
+    """Close a connection's circuit breaker by hand: its next scheduled poll runs."""
+    from poller.runtime import default_store
+
+    store = default_store()
+    state = store.find_connection(name)
+    before = store.reset_breaker(int(state.id or 0))
+    console.print(
+        f"Circuit of '{state.name}' closed (it was {before.state.value}, "
+        f"{before.failures} failure(s) in a row)."
+    )

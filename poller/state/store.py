@@ -447,6 +447,13 @@ class Store:
             s.commit()
             return bool(result.rowcount)
 
+    def reset_breaker(self, connection_id: int) -> Breaker:
+        """Close the circuit by hand; returns the state it was in."""
+        while True:
+            breaker, version = self.load_breaker(connection_id)
+            if self.save_breaker(connection_id, Breaker(), version):
+                return breaker
+
     # -- sync log ------------------------------------------------------------------------
 
     def add_sync_log(self, row: SyncLog) -> None:
