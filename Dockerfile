@@ -17,4 +17,4 @@ USER poller
 HEALTHCHECK --interval=30s --timeout=5s --retries=3 \
   CMD python -c "import httpx, os; httpx.get(os.environ['PREFECT_API_URL'] + '/health', timeout=4).raise_for_status()"
 
-CMD ["prefect", "worker", "start", "--pool", "poller", "--type", "process"]
+CMD ["poller", "run"]

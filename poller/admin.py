@@ -155,3 +155,32 @@ async def rotate_keys(box: SecretBox) -> tuple[int, int]:
             rewritten += len(fields)
             await save_connection(config.model_copy(update=fields))
     return rewritten, len(configs)
+
+
+def apply_edit(
+    config: ConnectionConfig,
+    changes: dict[str, object],
+    secrets: dict[str, str | None],
+    box: SecretBox,
+    store: Store,
+) -> tuple[ConnectionConfig, list[str]]:
+    """The edited connection, and what an operator should know about the side effects."""
+    notes: list[str] = []
+    update = dict(changes)
+    if secrets.get("api_key"):
+        update["api_key_encrypted"] = box.encrypt(str(secrets["api_key"]))
+    if secrets.get("webhook_secret"):
+        update["webhook_secret_encrypted"] = box.encrypt(str(secrets["webhook_secret"]))
+    edited = ConnectionConfig.model_validate({**config.model_dump(), **update})
+    state = store.ensure_connection(config.name)
+    connection_id = int(state.id or 0)
+    if {"odoo_url", "database", "username", "api_key_encrypted", "transport"} & set(update):
+        store.save_odoo_session(connection_id, None)
+        notes.append("Odoo access changed: version, transport and fields are detected again.")
+    if "webhook_url" in update or "webhook_secret_encrypted" in update:
+        if state.endpoint_gone_at is not None:
+            store.mark_endpoint_gone(connection_id, False)
+            notes.append("The endpoint no longer counts as gone (410).")
+        due = store.retry_now(connection_id=connection_id)
+        notes.append(f"{due} failed or dead-lettered deliveries go out with the next poll.")
+    return edited, notes

@@ -288,7 +288,7 @@ class ConnectionPoller:
     def forget_odoo_session(self) -> None:
         self.store.save_odoo_session(self.connection_id, None)
 
-    def _client(self) -> OdooClient:
+    def odoo_client(self) -> OdooClient:
         if self._odoo is None:
             raise RuntimeError("authenticate must run before Odoo is read")
         return self._odoo
@@ -306,7 +306,7 @@ class ConnectionPoller:
     async def fetch_orders(self, session: OdooSession, position: ScanPosition) -> ScanPage:
         limit = self.settings.page_size
         stamps = await scan_page(
-            self._client(), session.fields, position.lower_bound, position.after_id, limit
+            self.odoo_client(), session.fields, position.lower_bound, position.after_id, limit
         )
         known = self.store.known_versions(
             self.connection_id, [(s.id, s.write_date) for s in stamps]
@@ -315,7 +315,7 @@ class ConnectionPoller:
         return ScanPage(stamps, fresh, limit)
 
     async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle:
-        return await fetch_bundle(self._client(), session.fields, [s.id for s in page.fresh])
+        return await fetch_bundle(self.odoo_client(), session.fields, [s.id for s in page.fresh])
 
     def finish_scan(self, position: ScanPosition) -> None:
         cursor = self.store.find_connection(self.connection_id).cursor

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from poller.cli import connections, demo, maintenance, queue  # noqa: F401  (registers them)
+from poller.cli import (  # noqa: F401  (registers the commands)
+    connections,
+    demo,
+    logs,
+    maintenance,
+    queue,
+    serve,
+)
 from poller.cli.app import app, err_console
 
 

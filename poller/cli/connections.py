@@ -13,7 +13,7 @@ from poller.cli.app import app, console, err_console, one_line_errors, run, use_
 from poller.errors import ConfigError
 
 
-def _since(value: str | None) -> datetime | None:
+def parse_since(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
@@ -86,7 +86,7 @@ def add(
                 hint="Fix what is marked ✗, or save anyway with --no-test",
             )
     store = default_store(settings)
-    connection_id = run(register(new.config, store, _since(since)))
+    connection_id = run(register(new.config, store, parse_since(since)))
     deployment = run(_apply_deployment(new.config))
     console.print(
         f"Saved connection '{name}' (id {connection_id}): block odoo-connection/{name}, "
@@ -238,3 +238,100 @@ def reset_circuit(name: Annotated[str, typer.Argument(help="Connection name or i
         f"Circuit of '{state.name}' closed (it was {before.state.value}, "
         f"{before.failures} failure(s) in a row)."
     )
+
+
+@app.command()
+@one_line_errors
+def edit(
+    name: Annotated[str, typer.Argument(help="Connection name or id.")],
+    odoo_url: Annotated[str | None, typer.Option()] = None,
+    database: Annotated[str | None, typer.Option()] = None,
+    username: Annotated[str | None, typer.Option()] = None,
+    api_key: Annotated[
+        bool, typer.Option("--api-key", help="Prompt (without echo) for a new Odoo API key.")
+    ] = False,
+    webhook_url: Annotated[str | None, typer.Option()] = None,
+    webhook_secret: Annotated[
+        bool, typer.Option("--webhook-secret", help="Prompt (without echo) for a new secret.")
+    ] = False,
+    interval: Annotated[int | None, typer.Option(help="Seconds between polls.")] = None,
+    transport: Annotated[str | None, typer.Option(help="auto, jsonrpc or json2.")] = None,
+    enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+) -> None:
+    """Change a connection; its block and deployment are updated. Secrets are prompted for."""
+    use_prefect_api()
+    from poller.admin import apply_edit
+    from poller.blocks import load_connection
+    from poller.crypto import secret_box_from_env
+    from poller.runtime import default_store
+
+    store = default_store()
+    config = run(load_connection(_name_of(store, name)))
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in {
+            "odoo_url": odoo_url,
+            "database": database,
+            "username": username,
+            "webhook_url": webhook_url,
+            "poll_interval_seconds": interval,
+            "transport": transport,
+            "enabled": enabled,
+        }.items()
+        if v is not None
+    }
+    secrets = {
+        "api_key": typer.prompt("New Odoo API key", hide_input=True) if api_key else None,
+        "webhook_secret": typer.prompt("New webhook secret", hide_input=True)
+        if webhook_secret
+        else None,
+    }
+    if not changes and not any(secrets.values()):
+        raise ConfigError("nothing to change", hint="See `poller edit --help`")
+    updated, notes = apply_edit(config, changes, secrets, secret_box_from_env(), store)
+    run(_save_and_deploy(updated))
+    console.print(f"Updated connection '{updated.name}'.")
+    for note in notes:
+        console.print(f"  {note}")
+
+
+async def _save_and_deploy(config: Any) -> None:
+    from poller.blocks import save_connection
+
+    await save_connection(config)
+    await _apply_deployment(config)
+
+
+@app.command()
+@one_line_errors
+def delete(
+    name: Annotated[str, typer.Argument(help="Connection name or id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Remove a connection's block and deployment. Its history (deliveries, sync log, flow
+    runs) is kept; adding the same name again continues from its cursor."""
+    use_prefect_api()
+    from poller.runtime import default_store
+
+    store = default_store()
+    connection = _name_of(store, name)
+    if not yes:
+        typer.confirm(f"Delete connection '{connection}' (its block and deployment)?", abort=True)
+    run(_delete(connection))
+    console.print(f"Deleted connection '{connection}': block and deployment removed, history kept.")
+
+
+async def _delete(connection: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from deployments.connections import deployment_name
+    from poller.blocks import delete_connection_block
+
+    await delete_connection_block(connection)
+    async with get_client() as client:
+        try:
+            deployment = await client.read_deployment_by_name(deployment_name(connection))
+        except ObjectNotFound:
+            return
+        await client.delete_deployment(deployment.id)

@@ -48,6 +48,13 @@ async def scan_page(
     return [OrderStamp(id=row["id"], write_date=row["write_date"]) for row in rows]
 
 
+async def count_scan(client: OdooClient, fields: FieldMap, lower_bound: str, after_id: int) -> int:
+    """How many orders the rest of a scan will go through (for progress bars)."""
+    return await client.search_count(
+        "sale.order", scan_domain(lower_bound, after_id, fields.scanned_states())
+    )
+
+
 @dataclass
 class OdooBundle:
     """Every record one page of orders needs, keyed by model then id."""

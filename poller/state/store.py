@@ -281,6 +281,13 @@ class Store:
                 )
             )
 
+    def start_scan_at(self, connection_id: int, lower_bound: str) -> None:
+        """Begin a scan (a backfill) at `lower_bound`, replacing any unfinished scan: ids restart
+        at 0 under the lower bound, so nothing the unfinished scan had left is skipped."""
+        self._update_connection(
+            connection_id, scan_lower_bound=lower_bound, scan_after_id=0, scan_max_write_date=None
+        )
+
     def finish_scan(self, connection_id: int, cursor: str) -> None:
         self._update_connection(
             connection_id,

@@ -30,19 +30,22 @@ def test_prefect_yaml_deploys_the_poll_flow_with_only_the_connection_name() -> N
         assert deployment["work_pool"]["name"] == "poller"
 
 
-def test_dockerfile_copies_existing_paths_and_runs_the_same_pool() -> None:
+def test_dockerfile_copies_existing_paths_and_serves_the_connections() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for line in dockerfile.splitlines():
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), source
-    assert '"--pool", "poller"' in dockerfile
+    assert 'CMD ["poller", "run"]' in dockerfile
 
 
 def test_compose_services_files_and_variables_exist() -> None:
     compose = load_yaml("docker-compose.yml")
     services = compose["services"]
-    assert set(services) == {"postgres", "prefect-server", "poller"}
+    assert set(services) == {"postgres", "prefect-server", "poller", "worker"}
+    assert services["poller"]["command"] == ["poller", "run"]
+    pool = services["worker"]["command"][services["worker"]["command"].index("--pool") + 1]
+    assert pool == load_yaml("prefect.yaml")["deployments"][0]["work_pool"]["name"]
     assert (ROOT / services["poller"]["build"] / "Dockerfile").exists()
     for service in services.values():
         for volume in service.get("volumes", []):

@@ -1,0 +1,94 @@
+"""`poller run`: serve every enabled connection's deployment from one process.
+
+Connections added while it runs are picked up within `refresh_seconds`. On SIGINT/SIGTERM no
+new run starts, runs in flight get `grace_seconds` to finish their sends, and the schedules
+are left as they are (never paused or deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import Any
+
+from prefect.runner import Runner
+from rich.console import Console
+
+from deployments.connections import deployment_name, to_deployment
+from poller.blocks import all_connections
+from poller.connections import ConnectionConfig
+
+
+class ConnectionServer:
+    def __init__(
+        self, console: Console, *, refresh_seconds: float = 30.0, grace_seconds: float = 60.0
+    ) -> None:
+        self.console = console
+        self.refresh_seconds = refresh_seconds
+        self.grace_seconds = grace_seconds
+        self.runner = Runner(name="odoo-order-poller", pause_on_shutdown=False, limit=None)
+        self.served: dict[str, ConnectionConfig] = {}
+
+    async def refresh(self) -> None:
+        for config in await all_connections():
+            if not config.enabled or self.served.get(config.name) == config:
+                continue
+            await self.runner.aadd_deployment(await to_deployment(config))
+            verb = "updated" if config.name in self.served else "serving"
+            self.served[config.name] = config
+            self.console.print(
+                f"{verb} {deployment_name(config.name)} every {config.poll_interval_seconds}s"
+            )
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        await self.refresh()
+        if not self.served:
+            self.console.print(
+                "No enabled connection yet: add one with `poller add` "
+                f"(checked again every {self.refresh_seconds:.0f}s)."
+            )
+        runner_task = asyncio.create_task(self.runner.start())
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
+                if not stop.is_set():
+                    await self.refresh()
+        finally:
+            await self.shutdown(runner_task)
+
+    async def shutdown(self, runner_task: asyncio.Task[Any]) -> None:
+        self.runner.stopping = True  # no new runs from here on
+        in_flight = _in_flight(self.runner)
+        if in_flight:
+            self.console.print(
+                f"Waiting up to {self.grace_seconds:.0f}s for "
+                f"{len(in_flight)} run(s) in flight to finish…"
+            )
+        deadline = asyncio.get_running_loop().time() + self.grace_seconds
+        while _in_flight(self.runner) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.5)
+        if self.runner.started:
+            await self.runner.astop()
+        runner_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await runner_task
+        self.console.print("Stopped; schedules are left as they are.")
+
+
+def _in_flight(runner: Runner) -> set[Any]:
+    manager = getattr(runner, "_process_manager", None)
+    return manager.flow_run_ids() if manager is not None else set()
+
+
+def stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def run_server(console: Console) -> None:
+    await ConnectionServer(console).serve(stop_on_signals())
