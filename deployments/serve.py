@@ -42,7 +42,8 @@ class ConnectionServer:
             )
 
     async def serve(self, stop: asyncio.Event) -> None:
-        await self.refresh()
+        if not self.served:
+            await self.refresh()
         if not self.served:
             self.console.print(
                 "No enabled connection yet: add one with `poller add` "
@@ -92,3 +93,7 @@ def stop_on_signals() -> asyncio.Event:
 
 async def run_server(console: Console) -> None:
     await ConnectionServer(console).serve(stop_on_signals())
+
+
+async def enabled_count() -> int:
+    return sum(config.enabled for config in await all_connections())

@@ -103,20 +103,25 @@ async def process_retries(poller: ConnectionPoller) -> SendReport:
 class TaskSteps:
     """The poll's steps, each run as a Prefect task with the retry policy of the settings."""
 
-    def __init__(self, poller: ConnectionPoller) -> None:
+    def __init__(self, poller: ConnectionPoller, label: str | None = None) -> None:
         self.poller = poller
         settings = poller.settings
         policy = {
             "retries": settings.task_retries,
             "retry_delay_seconds": exponential_backoff(settings.task_retry_delay_seconds),
         }
-        self._check_breaker = check_breaker.with_options(**policy)
-        self._authenticate = authenticate.with_options(**policy)
-        self._fetch_orders = fetch_orders.with_options(**policy)
-        self._batch_fetch = batch_fetch.with_options(**policy)
-        self._map = map_orders.with_options(**policy)
-        self._send = send.with_options(**policy)
-        self._process_retries = process_retries.with_options(**policy)
+
+        def configured(step: Any) -> Any:
+            named = {"task_run_name": f"{step.name}[{label}]"} if label else {}
+            return step.with_options(**policy, **named)
+
+        self._check_breaker = configured(check_breaker)
+        self._authenticate = configured(authenticate)
+        self._fetch_orders = configured(fetch_orders)
+        self._batch_fetch = configured(batch_fetch)
+        self._map = configured(map_orders)
+        self._send = configured(send)
+        self._process_retries = configured(process_retries)
 
     async def check_breaker(self) -> Admission:
         return await self._check_breaker(self.poller)

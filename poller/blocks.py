@@ -82,24 +82,32 @@ async def save_connection(config: ConnectionConfig) -> None:
     await OdooConnection.from_config(config).asave(config.name, overwrite=True)
 
 
-async def all_connections() -> list[ConnectionConfig]:
-    """Every connection saved in Prefect, by name."""
+async def all_connections(page_size: int = 200) -> list[ConnectionConfig]:
+    """Every connection saved in Prefect, by name (read a page of blocks at a time)."""
     from prefect.client.orchestration import get_client
 
+    documents = []
     async with get_client() as client:
-        try:
-            documents = await client.read_block_documents_by_type(
-                OdooConnection._block_type_slug, include_secrets=True
-            )
-        except Exception as exc:  # no block type yet: nothing was ever added
-            if "not found" in str(exc).lower():
-                return []
-            raise
-    configs = []
-    for document in documents:
-        if document.name and not document.is_anonymous:
-            block = OdooConnection.model_validate(document.data)
-            configs.append(block.to_config(document.name))
+        while True:
+            try:
+                page = await client.read_block_documents_by_type(
+                    OdooConnection._block_type_slug,
+                    offset=len(documents),
+                    limit=page_size,
+                    include_secrets=True,
+                )
+            except Exception as exc:  # no block type yet: nothing was ever added
+                if "not found" in str(exc).lower():
+                    return []
+                raise
+            documents.extend(page)
+            if len(page) < page_size:
+                break
+    configs = [
+        OdooConnection.model_validate(document.data).to_config(document.name)
+        for document in documents
+        if document.name and not document.is_anonymous
+    ]
     return sorted(configs, key=lambda c: c.name)
 
 

@@ -193,6 +193,15 @@ class ConnectionPoller:
         )
         self._odoo: OdooClient | None = None
 
+    def begin_poll(self) -> None:
+        """Forget the last poll: a poller object may serve many polls (fleet mode)."""
+        self.owner = uuid.uuid4().hex
+        self._breaker = None
+        self._odoo = None
+
+    def has_due_retries(self) -> bool:
+        return bool(self.store.due_retries(self.connection_id, self.store.clock(), limit=1))
+
     @property
     def connection_id(self) -> int:
         assert self.state.id is not None
@@ -503,6 +512,7 @@ async def run_cycle(
     """
     report = PollReport(connection=poller.config.name)
     started = poller.store.clock()
+    poller.begin_poll()
     try:
         admission = await steps.check_breaker()
         if not admission.admitted:

@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     task_retry_delay_seconds: float = Field(
         default=2.0, ge=0, description="First retry delay; doubles on each retry, with jitter."
     )
+    fleet_threshold: int = Field(
+        default=50, ge=0, description="`poller run` uses fleet mode above this many connections."
+    )
+    fleet_tick_seconds: float = Field(
+        default=5.0, gt=0, description="How often fleet mode looks for due connections."
+    )
+    fleet_concurrency: int = Field(
+        default=64, ge=1, description="Connections polled at once in fleet mode."
+    )
+    sync_log_retention_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Empty successful polls are pruned from the sync log after this.",
+    )
     retry_after_cap_seconds: float = Field(
         default=60.0, ge=0, description="Longest Retry-After a poll step waits for in one run."
     )

@@ -27,6 +27,14 @@ def run_command(
         Path, typer.Option(help="Where a local Prefect server keeps its data.")
     ] = Path("data"),
     port: Annotated[int, typer.Option(help="Port of the local Prefect server and UI.")] = 4200,
+    fleet: Annotated[
+        bool | None,
+        typer.Option(
+            "--fleet/--per-connection",
+            help="Force fleet mode on or off (default: "
+            "fleet mode above POLLER_FLEET_THRESHOLD connections).",
+        ),
+    ] = None,
 ) -> None:
     """Serve every enabled connection's deployment from this process. Without PREFECT_API_URL
     a local Prefect server with its UI starts on 127.0.0.1 (schedules need a real server)."""
@@ -47,9 +55,18 @@ def run_command(
         f"(export PREFECT_API_URL={api} for `prefect` and other `poller` commands)"
     )
     try:
-        from deployments.serve import run_server
+        from deployments.serve import enabled_count, run_server
+        from poller.settings import get_settings
 
-        run(run_server(console))
+        settings = get_settings()
+        if fleet is None:
+            fleet = run(enabled_count()) > settings.fleet_threshold
+        if fleet:
+            from deployments.fleet import run_fleet
+
+            run(run_fleet(console, settings))
+        else:
+            run(run_server(console))
     finally:
         if server is not None:
             server.stop()

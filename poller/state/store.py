@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, func, or_, update
+from sqlalchemy import Engine, delete, func, or_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -467,6 +467,24 @@ class Store:
         with self.session() as s:
             s.add(row)
             s.commit()
+
+    def prune_sync_logs(self, older_than: datetime) -> int:
+        """Delete the rows of successful polls that found nothing, older than `older_than`;
+        polls that moved orders, failed or were skipped are kept."""
+        query = (
+            delete(SyncLog)
+            .where(col(SyncLog.status) == "ok")
+            .where(col(SyncLog.started_at) < older_than)
+            .where(col(SyncLog.queued) == 0)
+            .where(col(SyncLog.delivered) == 0)
+            .where(col(SyncLog.failed) == 0)
+            .where(col(SyncLog.quarantined) == 0)
+            .where(col(SyncLog.retried) == 0)
+        )
+        with self.session() as s:
+            result = s.exec(query)  # type: ignore[call-overload]
+            s.commit()
+            return int(result.rowcount or 0)
 
     def sync_logs(self, connection_id: int | None = None, limit: int = 50) -> list[SyncLog]:
         with self.session() as s:

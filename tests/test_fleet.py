@@ -1,0 +1,76 @@
+"""Fleet mode without Prefect: who is due, and one tenant's trouble stays its own."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from poller.crypto import SecretBox
+from poller.fleet import Fleet, due_connections
+from poller.poll import run_cycle
+from poller.runtime import default_store
+from poller.state.models import ConnectionState
+from tests.conftest import BEFORE_SEED, make_config, running_odoo
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def state(name: str, last: datetime | None) -> ConnectionState:
+    return ConnectionState(
+        name=name, created_at=NOW, cursor="2026-11-28 00:00:00", last_poll_at=last
+    )
+
+
+def test_due_connections_are_the_overdue_ones_most_overdue_first(
+    poller_settings, odoo, stockmaster
+) -> None:
+    configs = {
+        name: make_config(poller_settings, odoo, stockmaster, name=name).model_copy(
+            update={"poll_interval_seconds": 60}
+        )
+        for name in ("fresh", "late", "later", "never", "busy", "off")
+    }
+    configs["off"] = configs["off"].model_copy(update={"enabled": False})
+    states = {
+        "fresh": state("fresh", NOW - timedelta(seconds=30)),
+        "late": state("late", NOW - timedelta(seconds=70)),
+        "later": state("later", NOW - timedelta(seconds=200)),
+        "busy": state("busy", NOW - timedelta(seconds=500)),
+        "off": state("off", NOW - timedelta(seconds=500)),
+    }
+    assert due_connections(configs, states, NOW, busy={"busy"}) == ["later", "late", "never"]
+
+
+async def test_a_slow_or_broken_tenant_does_not_hold_back_the_others(
+    poller_settings, odoo, stockmaster, monkeypatch
+) -> None:
+    store = default_store()
+    fleet = Fleet(poller_settings, store, SecretBox(poller_settings.encryption_key))
+    with running_odoo() as slow_odoo:
+        slow_odoo.sim.latency_seconds = 0.4
+        configs = [
+            make_config(poller_settings, odoo, stockmaster, name="quick"),
+            make_config(poller_settings, slow_odoo, stockmaster, name="slow"),
+            make_config(poller_settings, odoo, stockmaster, name="broken").model_copy(
+                update={"api_key_encrypted": SecretBox(poller_settings.encryption_key).encrypt("x")}
+            ),
+        ]
+        for config in configs:
+            store.ensure_connection(config.name, since=BEFORE_SEED)
+        await fleet.update(configs)
+        finished: dict[str, float] = {}
+        started = time.monotonic()
+
+        async def poll_one(poller):
+            report = await run_cycle(poller, poller)
+            finished[poller.config.name] = time.monotonic() - started
+            return report
+
+        reports = {r.connection: r for r in await fleet.poll(fleet.due(), poll_one)}
+        await fleet.aclose()
+    assert reports["quick"].status == "ok" and reports["quick"].queued == 8
+    assert reports["slow"].status == "ok"
+    assert reports["broken"].status == "failed" and "refused" in reports["broken"].error
+    assert finished["quick"] < finished["slow"] / 3  # the quick one did not wait
+    assert fleet.busy == set()
+    assert fleet.due() == []  # all just polled: nothing due before their interval
