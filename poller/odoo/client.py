@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -21,6 +22,7 @@ from poller.odoo.jsonrpc import JsonRpcTransport
 from poller.odoo.version import ServerVersion
 
 TransportName = Literal["jsonrpc", "json2"]
+VERSION_RECHECK = timedelta(hours=1)
 
 
 class Transport(Protocol):
@@ -41,6 +43,10 @@ class OdooSession(BaseModel):
     version: ServerVersion
     fields: FieldMap
     transport: TransportName = "jsonrpc"
+    checked_at: datetime | None = None  # when the server version was last confirmed
+
+    def needs_check(self, now: datetime) -> bool:
+        return self.checked_at is None or now - self.checked_at >= VERSION_RECHECK
 
 
 class OdooClient:
@@ -91,14 +97,23 @@ class OdooClient:
                 call="version",
             ) from None
 
-    async def open_session(self, cached: OdooSession | None = None) -> OdooSession:
-        """Reuse the cached session while the server version is unchanged (one call), else
-        detect the version, the transport, the uid and the tenant's field names."""
+    async def open_session(
+        self, cached: OdooSession | None = None, now: datetime | None = None
+    ) -> OdooSession:
+        """Reuse the cached session (no call; the version is confirmed at most hourly, one
+        call), else detect the version, the transport, the uid and the field names.
+
+        An upgrade between two checks shows as a missing field, after which the poll drops
+        the cached session and the next one detects everything again."""
+        now = now or datetime.now(UTC)
         if cached is not None and self.preference in ("auto", cached.transport):
             self.transport = self._transports[cached.transport]
-            if (await self.server_version()).serie == cached.version.serie:
+            if not cached.needs_check(now):
                 self.transport.uid = cached.uid
                 return cached
+            if (await self.server_version()).serie == cached.version.serie:
+                self.transport.uid = cached.uid
+                return cached.model_copy(update={"checked_at": now})
         version = await self.server_version()
         self.transport = await self._choose_transport(version)
         fields = await self._resolve_fields()
@@ -108,6 +123,7 @@ class OdooClient:
             version=version,
             fields=fields,
             transport=self.transport.name,  # type: ignore[arg-type]
+            checked_at=now,
         )
 
     async def _choose_transport(self, version: ServerVersion) -> Transport:

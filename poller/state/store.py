@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete, func, or_, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
@@ -57,6 +57,51 @@ class DeliveryResult:
     next_attempt_at: datetime | None
 
 
+# The statements every poll runs, built once: constructing SQLAlchemy expressions costs more
+# CPU than running them on SQLite, and an empty poll should cost a few milliseconds.
+_STATE = ConnectionState.__table__  # type: ignore[attr-defined]
+_DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
+_BREAKER = BreakerRow.__table__  # type: ignore[attr-defined]
+_SYNC_LOG = SyncLog.__table__  # type: ignore[attr-defined]
+_STATE_BY_ID = select(_STATE).where(_STATE.c.id == bindparam("cid"))
+_TAKE_LEASE = (
+    update(_STATE)
+    .where(_STATE.c.id == bindparam("cid"))
+    .where(
+        or_(
+            _STATE.c.lease_owner.is_(None),
+            _STATE.c.lease_owner == bindparam("owner"),
+            _STATE.c.lease_expires_at < bindparam("now"),
+        )
+    )
+    .values(lease_owner=bindparam("owner"), lease_expires_at=bindparam("until"))
+)
+_RELEASE_LEASE = (
+    update(_STATE)
+    .where(_STATE.c.id == bindparam("cid"))
+    .where(_STATE.c.lease_owner == bindparam("owner"))
+    .values(lease_owner=None, lease_expires_at=None, last_poll_at=bindparam("now"))
+)
+_BREAKER_BY_ID = select(_BREAKER).where(_BREAKER.c.connection_id == bindparam("cid"))
+_KNOWN_VERSIONS = select(_DELIVERY.c.order_id, _DELIVERY.c.write_date).where(
+    _DELIVERY.c.connection_id == bindparam("cid"),
+    _DELIVERY.c.order_id.in_(bindparam("order_ids", expanding=True)),
+)
+_DUE = (
+    select(_DELIVERY)
+    .where(_DELIVERY.c.connection_id == bindparam("cid"))
+    .where(
+        (
+            (_DELIVERY.c.status == DeliveryStatus.RETRYING)
+            & (_DELIVERY.c.next_attempt_at <= bindparam("now"))
+        )
+        | (_DELIVERY.c.status == DeliveryStatus.PENDING)
+    )
+    .order_by(_DELIVERY.c.id)
+    .limit(bindparam("limit"))
+)
+
+
 def _describe(exc: DBAPIError) -> str:
     text = str(exc.orig) if exc.orig is not None else str(exc)
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
@@ -70,9 +115,19 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        with self._errors(), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A plain connection in one transaction, for the statements built in advance."""
+        with self._errors(), self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
-                yield session
+            yield
         except IntegrityError:
             raise
         except OperationalError as exc:
@@ -103,6 +158,11 @@ class Store:
             return row
 
     def find_connection(self, ref: str | int) -> ConnectionState:
+        if isinstance(ref, int):
+            with self.transaction() as c:
+                found = c.execute(_STATE_BY_ID, {"cid": ref}).first()
+            if found is not None:
+                return ConnectionState(**found._mapping)
         with self.session() as s:
             query = select(ConnectionState)
             if isinstance(ref, int) or str(ref).isdigit():
@@ -142,31 +202,18 @@ class Store:
     def acquire_lease(self, connection_id: int, owner: str, ttl_seconds: int) -> bool:
         """Compare-and-set: take the lease when free or expired. True when `owner` holds it."""
         now = self.clock()
-        with self.session() as s:
-            result = s.exec(  # type: ignore[call-overload]
-                update(ConnectionState)
-                .where(col(ConnectionState.id) == connection_id)
-                .where(
-                    or_(
-                        col(ConnectionState.lease_owner).is_(None),
-                        col(ConnectionState.lease_owner) == owner,
-                        col(ConnectionState.lease_expires_at) < now,
-                    )
-                )
-                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=ttl_seconds))
-            )
-            s.commit()
-            return bool(result.rowcount)
+        params = {
+            "cid": connection_id,
+            "owner": owner,
+            "now": now,
+            "until": now + timedelta(seconds=ttl_seconds),
+        }
+        with self.transaction() as c:
+            return bool(c.execute(_TAKE_LEASE, params).rowcount)
 
     def release_lease(self, connection_id: int, owner: str) -> None:
-        with self.session() as s:
-            s.exec(  # type: ignore[call-overload]
-                update(ConnectionState)
-                .where(col(ConnectionState.id) == connection_id)
-                .where(col(ConnectionState.lease_owner) == owner)
-                .values(lease_owner=None, lease_expires_at=None, last_poll_at=self.clock())
-            )
-            s.commit()
+        with self.transaction() as c:
+            c.execute(_RELEASE_LEASE, {"cid": connection_id, "owner": owner, "now": self.clock()})
 
     # -- scan and outbox -----------------------------------------------------------------
 
@@ -177,12 +224,8 @@ class Store:
         if not stamps:
             return set()
         order_ids = sorted({order_id for order_id, _ in stamps})
-        with self.session() as s:
-            rows = s.exec(
-                select(Delivery.order_id, Delivery.write_date)
-                .where(Delivery.connection_id == connection_id)
-                .where(col(Delivery.order_id).in_(order_ids))
-            ).all()
+        with self.transaction() as c:
+            rows = c.execute(_KNOWN_VERSIONS, {"cid": connection_id, "order_ids": order_ids}).all()
         return {(order_id, write_date) for order_id, write_date in rows}
 
     def order_histories(
@@ -313,19 +356,9 @@ class Store:
     def due_retries(self, connection_id: int, now: datetime, limit: int) -> list[Delivery]:
         """Failed deliveries whose next attempt is due, and any left pending by a crashed run,
         oldest first."""
-        due = (col(Delivery.status) == DeliveryStatus.RETRYING) & (
-            col(Delivery.next_attempt_at) <= now
-        )
-        with self.session() as s:
-            return list(
-                s.exec(
-                    select(Delivery)
-                    .where(Delivery.connection_id == connection_id)
-                    .where(due | (col(Delivery.status) == DeliveryStatus.PENDING))
-                    .order_by(col(Delivery.id))
-                    .limit(limit)
-                )
-            )
+        with self.transaction() as c:
+            rows = c.execute(_DUE, {"cid": connection_id, "now": now, "limit": limit}).all()
+        return [Delivery(**row._mapping) for row in rows]
 
     def record_results(self, results: Sequence[DeliveryResult]) -> None:
         """Write a batch of send outcomes in one transaction."""
@@ -414,8 +447,8 @@ class Store:
     # -- breaker -------------------------------------------------------------------------
 
     def load_breaker(self, connection_id: int) -> tuple[Breaker, int]:
-        with self.session() as s:
-            row = s.get(BreakerRow, connection_id)
+        with self.transaction() as c:
+            row = c.execute(_BREAKER_BY_ID, {"cid": connection_id}).first()
         if row is None:
             return Breaker(), -1
         breaker = Breaker(
@@ -464,9 +497,9 @@ class Store:
     # -- sync log ------------------------------------------------------------------------
 
     def add_sync_log(self, row: SyncLog) -> None:
-        with self.session() as s:
-            s.add(row)
-            s.commit()
+        values = row.model_dump(exclude={"id"})
+        with self.transaction() as c:
+            c.execute(insert(_SYNC_LOG), values)
 
     def prune_sync_logs(self, older_than: datetime) -> int:
         """Delete the rows of successful polls that found nothing, older than `older_than`;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -202,7 +203,7 @@ async def test_auto_falls_back_to_jsonrpc_when_json2_refuses_a_password() -> Non
 
 
 @respx.mock
-async def test_cached_session_costs_one_version_call_and_is_refreshed_after_an_upgrade() -> None:
+async def test_cached_session_costs_no_call_and_its_version_is_checked_hourly() -> None:
     version = {"version_info": [19, 0, 0, "final", 0, ""], "version": "19.0"}
     route = respx.get(f"{URL}/web/version").mock(return_value=httpx.Response(200, json=version))
     respx.post(f"{URL}/json/2/res.users/context_get").mock(
@@ -211,11 +212,15 @@ async def test_cached_session_costs_one_version_call_and_is_refreshed_after_an_u
     respx.post(url__regex=rf"{URL}/json/2/.+/fields_get").mock(
         return_value=httpx.Response(200, json={})
     )
+    opened_at = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
     async with httpx.AsyncClient() as http:
-        first = await client(http).open_session()
+        first = await client(http).open_session(now=opened_at)
         odoo = client(http)
-        again = await odoo.open_session(first)
-        assert again is first and odoo.calls == 1 and route.call_count == 2
+        again = await odoo.open_session(first, now=opened_at + timedelta(minutes=59))
+        assert again is first and odoo.calls == 0 and odoo.uid == 6
+        checked = client(http)
+        later = await checked.open_session(first, now=opened_at + timedelta(hours=1))
+        assert checked.calls == 1 and later.checked_at == opened_at + timedelta(hours=1)
         route.mock(return_value=httpx.Response(200, json={**version, "version": "saas~19.1"}))
-        upgraded = await client(http).open_session(first)
-    assert upgraded.version.serie == "saas~19.1" and upgraded is not first
+        upgraded = await client(http).open_session(later, now=opened_at + timedelta(hours=2))
+    assert upgraded.version.serie == "saas~19.1" and upgraded.uid == 6
