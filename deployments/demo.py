@@ -12,7 +12,6 @@ import contextlib
 import os
 import random
 import shutil
-import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +103,7 @@ async def _serve_and_poll(*, once: bool, interval: int, console: Console) -> int
     from prefect.runner import Runner
 
     from deployments.connections import deployment_name, to_deployment
+    from deployments.serve import stop_on_signals
     from poller.blocks import save_connection
     from poller.connections import ConnectionConfig
     from poller.delivery.signing import generate_webhook_secret
@@ -145,7 +145,7 @@ async def _serve_and_poll(*, once: bool, interval: int, console: Console) -> int
             f"(PREFECT_API_URL={os.environ['PREFECT_API_URL']}) or the UI's Run button. "
             "Ctrl-C stops."
         )
-        stop = _stop_on_signal()
+        stop = stop_on_signals()
         await _wait_for_seeded_orders(receiver, stop)
         console.print(_deliveries_table(receiver))
         await _keep_polling(sim, receiver, interval, console, stop)
@@ -174,14 +174,6 @@ async def _wait_for_seeded_orders(receiver: Receiver, stop: asyncio.Event) -> No
     while len(receiver.unique()) < len(SEEDED_CONFIRMED) and not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0.5)
-
-
-def _stop_on_signal() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    return stop
 
 
 async def _stop_runner(runner: Any, runner_task: asyncio.Task[None]) -> None:

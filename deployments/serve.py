@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prefect.runner import Runner
@@ -21,22 +22,41 @@ from poller.connections import ConnectionConfig
 
 
 class ConnectionServer:
+    """Serves the connections' deployments; `scheduled=False` (fleet mode) keeps them for
+    manual runs only, and `on_configs` hears of every refreshed connection list."""
+
     def __init__(
-        self, console: Console, *, refresh_seconds: float = 30.0, grace_seconds: float = 60.0
+        self,
+        console: Console,
+        *,
+        refresh_seconds: float = 30.0,
+        grace_seconds: float = 60.0,
+        scheduled: bool = True,
+        on_configs: Callable[[list[ConnectionConfig]], Awaitable[None]] | None = None,
     ) -> None:
         self.console = console
         self.refresh_seconds = refresh_seconds
         self.grace_seconds = grace_seconds
+        self.scheduled = scheduled
+        self.on_configs = on_configs
         self.runner = Runner(name="odoo-order-poller", pause_on_shutdown=False, limit=None)
         self.served: dict[str, ConnectionConfig] = {}
+        self._apply_gate = asyncio.Semaphore(16)
 
     async def refresh(self) -> None:
-        for config in await all_connections():
-            if not config.enabled or self.served.get(config.name) == config:
-                continue
-            await self.runner.aadd_deployment(await to_deployment(config))
-            verb = "updated" if config.name in self.served else "serving"
-            self.served[config.name] = config
+        configs = await all_connections()
+        if self.on_configs is not None:
+            await self.on_configs(configs)
+        changed = [c for c in configs if c.enabled and self.served.get(c.name) != c]
+        await asyncio.gather(*(self._serve(config) for config in changed))
+
+    async def _serve(self, config: ConnectionConfig) -> None:
+        async with self._apply_gate:
+            deployment = await to_deployment(config, scheduled=self.scheduled)
+            await self.runner.aadd_deployment(deployment)
+        verb = "updated" if config.name in self.served else "serving"
+        self.served[config.name] = config
+        if self.scheduled:
             self.console.print(
                 f"{verb} {deployment_name(config.name)} every {config.poll_interval_seconds}s"
             )

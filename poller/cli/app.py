@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
 import httpx
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from poller.errors import ConfigError, PollerError
 
@@ -41,6 +42,16 @@ def one_line_errors(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def print_rows(title: str, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Records as a table (`--json` prints the same records for scripts)."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    console.print(table)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -7,10 +7,30 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from poller.cli.app import app, console, err_console, one_line_errors, run, use_prefect_api
+from poller.cli.app import (
+    app,
+    console,
+    err_console,
+    one_line_errors,
+    print_rows,
+    run,
+    use_prefect_api,
+)
 from poller.errors import ConfigError
+
+CONNECTION_COLUMNS = (
+    "id",
+    "name",
+    "odoo",
+    "interval",
+    "state",
+    "breaker",
+    "cursor",
+    "last_poll",
+    "queued",
+    "dead",
+)
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -153,39 +173,7 @@ def list_connections(
     if not rows:
         err_console.print("No connections yet: add one with `poller add`.")
         return
-    table = Table(title="Connections")
-    for column in (
-        "id",
-        "name",
-        "odoo",
-        "every",
-        "state",
-        "breaker",
-        "cursor",
-        "last poll",
-        "queued",
-        "dead",
-    ):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            *(
-                str(row[k] if row[k] is not None else "")
-                for k in (
-                    "id",
-                    "name",
-                    "odoo",
-                    "interval",
-                    "state",
-                    "breaker",
-                    "cursor",
-                    "last_poll",
-                    "queued",
-                    "dead",
-                )
-            )
-        )
-    console.print(table)
+    print_rows("Connections", rows, CONNECTION_COLUMNS)
 
 
 def _connection_rows(configs: list[Any], store: Any) -> list[dict[str, Any]]:

@@ -6,9 +6,8 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from poller.cli.app import app, console, err_console, one_line_errors
+from poller.cli.app import app, err_console, one_line_errors, print_rows
 
 COLUMNS = (
     "started",
@@ -64,9 +63,4 @@ def logs(
     if not rows:
         err_console.print("No polls recorded yet.")
         return
-    table = Table(title="Polls, newest first")
-    for column in COLUMNS:
-        table.add_column(column.replace("_", " "), overflow="fold")
-    for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in COLUMNS))
-    console.print(table)
+    print_rows("Polls, newest first", rows, COLUMNS)

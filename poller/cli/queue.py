@@ -8,12 +8,22 @@ import socket
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from poller.cli.app import app, console, err_console, one_line_errors
+from poller.cli.app import app, console, err_console, one_line_errors, print_rows
 from poller.errors import ConfigError
 
 QUEUE_STATUSES = ["pending", "retrying", "dead", "quarantined"]
+QUEUE_COLUMNS = (
+    "id",
+    "connection",
+    "order",
+    "event",
+    "status",
+    "attempts",
+    "age",
+    "next_attempt",
+    "last_error",
+)
 
 
 def _store() -> Any:
@@ -70,37 +80,7 @@ def retries(
     if not records:
         err_console.print("The queue is empty.")
         return
-    table = Table(title="Deliveries")
-    for column in (
-        "id",
-        "connection",
-        "order",
-        "event",
-        "status",
-        "attempts",
-        "age",
-        "next_attempt",
-        "last_error",
-    ):
-        table.add_column(column.replace("_", " "), overflow="fold")
-    for record in records:
-        table.add_row(
-            *(
-                str(record[k]) if record[k] is not None else ""
-                for k in (
-                    "id",
-                    "connection",
-                    "order",
-                    "event",
-                    "status",
-                    "attempts",
-                    "age",
-                    "next_attempt",
-                    "last_error",
-                )
-            )
-        )
-    console.print(table)
+    print_rows("Deliveries", records, QUEUE_COLUMNS)
 
 
 @app.command()

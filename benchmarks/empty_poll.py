@@ -1,0 +1,234 @@
+"""`python -m benchmarks.empty_poll [--tenants 200] [--flow-runs 20]`: what a poll that finds
+nothing costs, per tenant: CPU milliseconds (the poller's process and the Prefect server's),
+Odoo calls and SQL statements, for
+
+- one flow run per connection (`poll_connection`, the per-connection deployments),
+- fleet mode (one `poll-fleet` flow run for every tenant; no task run for an empty poll),
+- the same fleet polls without any Prefect at all (the floor).
+
+The simulator runs in its own process; the Prefect server is local (SQLite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks import harness
+from benchmarks.catchup import Workbench, environment
+
+RESULTS = harness.repo_root() / "benchmarks" / "results" / "empty_poll.json"
+
+
+class Meter:
+    """CPU of this process and of the Prefect server, Odoo calls and SQL statements."""
+
+    def __init__(self, bench: Workbench, sim_url: str, engine: Any) -> None:
+        from sqlalchemy import event
+
+        self.bench, self.sim_url = bench, sim_url
+        self.statements = 0
+
+        def count(*_args: object) -> None:
+            self.statements += 1
+
+        event.listen(engine, "before_cursor_execute", count)
+
+    async def measure(self, polls: int, work: Callable[[], Awaitable[object]]) -> dict[str, float]:
+        harness.reset_odoo_calls(self.sim_url)
+        self.statements = 0
+        server_before, own_before = self.bench.server_cpu_seconds(), harness.own_cpu_seconds()
+        started = time.perf_counter()
+        await work()
+        wall = time.perf_counter() - started
+        own = harness.own_cpu_seconds() - own_before
+        server = self.bench.server_cpu_seconds() - server_before
+        calls = harness.odoo_calls(self.sim_url).total
+        return {
+            "polls": polls,
+            "poller_cpu_ms": 1000 * own / polls,
+            "server_cpu_ms": 1000 * server / polls,
+            "total_cpu_ms": 1000 * (own + server) / polls,
+            "wall_ms": 1000 * wall / polls,
+            "odoo_calls": calls / polls,
+            "sql_statements": self.statements / polls,
+        }
+
+
+async def tenants(
+    bench: Workbench, sim_url: str, count: int, *, interval: int = 60, prefix: str = "tenant-"
+) -> list[Any]:
+    """`count` connections to the simulator, saved as blocks, each with its state row."""
+    from poller.connections import ConnectionConfig
+    from poller.crypto import SecretBox
+    from poller.runtime import default_store
+
+    box = SecretBox(bench.key)
+    configs = [
+        ConnectionConfig(
+            name=f"tenant-{i:05d}",
+            odoo_url=sim_url,
+            database=harness.ODOO_DATABASE,  # type: ignore[arg-type]
+            username=harness.ODOO_LOGIN,
+            api_key_encrypted=box.encrypt(harness.ODOO_API_KEY),
+            webhook_url="http://127.0.0.1:9/unused",  # type: ignore[arg-type]
+            webhook_secret_encrypted=box.encrypt(bench.secret),
+            poll_interval_seconds=interval,
+        )
+        for i in range(count)
+    ]
+    await save_blocks(configs)
+    store = default_store()
+    for config in configs:
+        store.ensure_connection(config.name)  # added now: the seeded shop is older
+    return configs
+
+
+async def save_blocks(configs: list[Any]) -> None:
+    """Create the connections' block documents directly, a few at a time: `Block.asave`
+    re-registers the block type on every call, which makes thousands of saves slow."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import BlockDocumentCreate
+
+    from poller.blocks import OdooConnection
+
+    await OdooConnection.aregister_type_and_schema()
+    gate = asyncio.Semaphore(8)
+    async with get_client() as client:
+        block_type = await client.read_block_type_by_slug(OdooConnection._block_type_slug)
+        schema = await client.get_most_recent_block_schema_for_block_type(block_type.id)
+        assert schema is not None
+
+        async def create(config: Any) -> None:
+            block = OdooConnection.from_config(config)
+            document = block._to_block_document(
+                name=config.name,
+                block_schema_id=schema.id,
+                block_type_id=block_type.id,
+                include_secrets=True,
+            )
+            async with gate:
+                await client.create_block_document(
+                    BlockDocumentCreate(
+                        **document.model_dump(
+                            include={"name", "data", "block_schema_id", "block_type_id"}
+                        )
+                    ),
+                    include_secrets=True,
+                )
+
+        await asyncio.gather(*(create(config) for config in configs))
+
+
+async def run(bench: Workbench, tenant_count: int, flow_runs: int) -> dict[str, Any]:
+    from flows.fleet import poll_fleet, use_fleet
+    from flows.poll_connection import poll_connection
+    from poller.crypto import SecretBox
+    from poller.fleet import Fleet
+    from poller.poll import run_cycle
+    from poller.runtime import default_store
+    from poller.settings import get_settings
+
+    with harness.start_simulator(bench.dir, 0) as sim:
+        configs = await tenants(bench, sim.url, tenant_count)
+        store = default_store()
+        meter = Meter(bench, sim.url, store.engine)
+        fleet = Fleet(get_settings(), store, SecretBox(bench.key))
+        await fleet.update(configs)
+        names = [config.name for config in configs]
+
+        async def direct(poller: Any) -> Any:
+            return await run_cycle(poller, poller)
+
+        await fleet.poll(names, direct)  # first polls detect version and fields: not measured
+        results = {"no_prefect": await meter.measure(len(names), lambda: fleet.poll(names, direct))}
+        use_fleet(fleet)
+        await poll_fleet(names[:10], connections_count=10)  # warm the flow machinery
+        results["fleet"] = await meter.measure(
+            len(names), lambda: poll_fleet(names, connections_count=len(names))
+        )
+        use_fleet(None)
+        await fleet.aclose()
+        some = names[:flow_runs]
+        await poll_connection(some[0])
+
+        async def one_run_each() -> None:
+            for name in some:
+                await poll_connection(name)
+
+        results["flow_run_per_connection"] = await meter.measure(len(some), one_run_each)
+        flush_prefect_logs()
+        return results
+
+
+def flush_prefect_logs() -> None:
+    """Send buffered run logs before the benchmark stops the Prefect server."""
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler.flush()
+
+
+def print_report(console: Console, data: dict[str, Any]) -> None:
+    table = Table(title=f"An empty poll, per tenant ({data['tenants']} tenants)")
+    for column in (
+        "mode",
+        "polls",
+        "poller CPU ms",
+        "Prefect server CPU ms",
+        "total CPU ms",
+        "wall ms",
+        "Odoo calls",
+        "SQL statements",
+    ):
+        table.add_column(column, justify="right")
+    labels = {
+        "flow_run_per_connection": "one flow run per connection",
+        "fleet": "fleet mode (one flow run per tick)",
+        "no_prefect": "fleet polls without Prefect",
+    }
+    for mode, label in labels.items():
+        r = data["results"][mode]
+        table.add_row(
+            label,
+            str(r["polls"]),
+            f"{r['poller_cpu_ms']:.2f}",
+            f"{r['server_cpu_ms']:.2f}",
+            f"{r['total_cpu_ms']:.2f}",
+            f"{r['wall_ms']:.2f}",
+            f"{r['odoo_calls']:.1f}",
+            f"{r['sql_statements']:.1f}",
+        )
+    console.print(table)
+    fleet = data["results"]["fleet"]["total_cpu_ms"]
+    verdict = "met" if fleet <= 10 else "missed"
+    console.print(f"target: fleet mode <= 10 ms CPU per empty poll: {fleet:.2f} ms ({verdict})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tenants", type=int, default=200)
+    parser.add_argument("--flow-runs", type=int, default=20)
+    parser.add_argument("--json", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    console = Console(width=150)
+    with Workbench() as bench:
+        import os
+
+        os.environ["POLLER_DATABASE_URL"] = f"sqlite:///{bench.dir / 'poller.db'}"
+        results = asyncio.run(run(bench, args.tenants, args.flow_runs))
+    data = {"tenants": args.tenants, "environment": environment(), "results": results}
+    harness.write_json(args.json, data)
+    print_report(console, data)
+    console.print(f"results: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
