@@ -102,6 +102,44 @@ _DUE = (
 )
 
 
+_RECORD_RESULT = (
+    update(_DELIVERY)
+    .where(_DELIVERY.c.id == bindparam("did"))
+    .values(
+        status=bindparam("new_status"),
+        last_status=bindparam("http_status"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("next_at"),
+        delivered_at=bindparam("delivered"),
+        updated_at=bindparam("now"),
+        attempts=_DELIVERY.c.attempts + 1,
+    )
+)
+_SUPERSEDE = (
+    update(_DELIVERY)
+    .where(_DELIVERY.c.connection_id == bindparam("cid"))
+    .where(_DELIVERY.c.order_id == bindparam("oid"))
+    .where(_DELIVERY.c.write_date < bindparam("newer"))
+    .where(or_(*(_DELIVERY.c.status == str(status) for status in SUPERSEDABLE)))
+    .values(
+        status=DeliveryStatus.SUPERSEDED.value,
+        updated_at=bindparam("now"),
+        next_attempt_at=None,
+        last_error=bindparam("note"),
+    )
+)
+_CHECKPOINT = (
+    update(_STATE)
+    .where(_STATE.c.id == bindparam("cid"))
+    .values(
+        scan_lower_bound=bindparam("lower"),
+        scan_after_id=bindparam("after"),
+        scan_max_write_date=bindparam("newest"),
+    )
+)
+_QUEUE = insert(_DELIVERY).returning(_DELIVERY.c.id, sort_by_parameter_order=True)
+
+
 def _describe(exc: DBAPIError) -> str:
     text = str(exc.orig) if exc.orig is not None else str(exc)
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
@@ -260,69 +298,58 @@ class Store:
     def enqueue_page(
         self, connection_id: int, deliveries: Sequence[NewDelivery], position: ScanPosition
     ) -> list[int]:
-        """Queue a page's order versions and checkpoint the scan, in one transaction."""
+        """Queue a page's order versions and checkpoint the scan, in one transaction; a new
+        version supersedes older unsent ones of its order, so versions never overtake."""
         now = self.clock()
         rows = [
-            Delivery(
-                connection_id=connection_id,
-                order_id=d.order_id,
-                order_name=d.order_name,
-                write_date=d.write_date,
-                event_id=d.event_id,
-                event_type=d.event_type,
-                status=d.status,
-                payload=d.payload,
-                content_hash=d.content_hash,
-                last_error=d.last_error,
-                created_at=now,
-                updated_at=now,
-            )
+            {
+                "connection_id": connection_id,
+                "order_id": d.order_id,
+                "order_name": d.order_name,
+                "write_date": d.write_date,
+                "event_id": d.event_id,
+                "event_type": d.event_type,
+                "status": str(d.status),
+                "payload": d.payload,
+                "content_hash": d.content_hash,
+                "last_error": d.last_error,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
             for d in deliveries
         ]
-        with self.session() as s:
-            try:
-                self._supersede_older(s, connection_id, deliveries)
-                s.add_all(rows)
-                s.flush()
-                s.exec(  # type: ignore[call-overload]
-                    update(ConnectionState)
-                    .where(col(ConnectionState.id) == connection_id)
-                    .values(
-                        scan_lower_bound=position.lower_bound,
-                        scan_after_id=position.after_id,
-                        scan_max_write_date=position.max_write_date,
-                    )
-                )
-                s.commit()
-            except IntegrityError as exc:
-                s.rollback()
-                raise StateError(
-                    f"an order version of this page is already queued: {_describe(exc)}",
-                    hint="Two polls of one connection overlapped; the lease should prevent this",
-                ) from None
-        return [row.id for row in rows if row.status == DeliveryStatus.PENDING and row.id]
-
-    def _supersede_older(
-        self, s: Session, connection_id: int, deliveries: Sequence[NewDelivery]
-    ) -> None:
-        """A queued new version replaces older unsent ones: versions never overtake."""
-        now = self.clock()
-        for d in deliveries:
-            if d.status not in (DeliveryStatus.PENDING, DeliveryStatus.SKIPPED):
-                continue
-            s.exec(  # type: ignore[call-overload]
-                update(Delivery)
-                .where(col(Delivery.connection_id) == connection_id)
-                .where(col(Delivery.order_id) == d.order_id)
-                .where(col(Delivery.write_date) < d.write_date)
-                .where(col(Delivery.status).in_(SUPERSEDABLE))
-                .values(
-                    status=DeliveryStatus.SUPERSEDED,
-                    updated_at=now,
-                    next_attempt_at=None,
-                    last_error=f"superseded by the version of {d.write_date}",
-                )
-            )
+        newer = [
+            {
+                "cid": connection_id,
+                "oid": d.order_id,
+                "newer": d.write_date,
+                "now": now,
+                "note": f"superseded by the version of {d.write_date}",
+            }
+            for d in deliveries
+            if d.status in (DeliveryStatus.PENDING, DeliveryStatus.SKIPPED)
+        ]
+        checkpoint = {
+            "cid": connection_id,
+            "lower": position.lower_bound,
+            "after": position.after_id,
+            "newest": position.max_write_date,
+        }
+        try:
+            with self.transaction() as c:
+                if newer:
+                    c.execute(_SUPERSEDE, newer)
+                ids = [row.id for row in c.execute(_QUEUE, rows)] if rows else []
+                c.execute(_CHECKPOINT, checkpoint)
+        except IntegrityError as exc:
+            raise StateError(
+                f"an order version of this page is already queued: {_describe(exc)}",
+                hint="Two polls of one connection overlapped; the lease should prevent this",
+            ) from None
+        return [
+            i for i, d in zip(ids, deliveries, strict=True) if d.status == DeliveryStatus.PENDING
+        ]
 
     def start_scan_at(self, connection_id: int, lower_bound: str) -> None:
         """Begin a scan (a backfill) at `lower_bound`, replacing any unfinished scan: ids restart
@@ -365,22 +392,20 @@ class Store:
         if not results:
             return
         now = self.clock()
-        with self.session() as s:
-            for r in results:
-                values: dict[str, object] = {
-                    "status": r.status,
-                    "last_status": r.http_status,
-                    "last_error": r.error,
-                    "next_attempt_at": r.next_attempt_at,
-                    "updated_at": now,
-                    "attempts": col(Delivery.attempts) + 1,
-                }
-                if r.status == DeliveryStatus.DELIVERED:
-                    values["delivered_at"] = now
-                s.exec(  # type: ignore[call-overload]
-                    update(Delivery).where(col(Delivery.id) == r.delivery_id).values(**values)
-                )
-            s.commit()
+        params = [
+            {
+                "did": r.delivery_id,
+                "new_status": str(r.status),
+                "http_status": r.http_status,
+                "error": r.error,
+                "next_at": r.next_attempt_at,
+                "now": now,
+                "delivered": now if r.status == DeliveryStatus.DELIVERED else None,
+            }
+            for r in results
+        ]
+        with self.transaction() as c:
+            c.execute(_RECORD_RESULT, params)
 
     def deliveries(
         self,
