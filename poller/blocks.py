@@ -82,27 +82,22 @@ async def save_connection(config: ConnectionConfig) -> None:
     await OdooConnection.from_config(config).asave(config.name, overwrite=True)
 
 
-async def all_connections(page_size: int = 200) -> list[ConnectionConfig]:
-    """Every connection saved in Prefect, by name (read a page of blocks at a time)."""
+async def all_connections() -> list[ConnectionConfig]:
+    """Every connection saved in Prefect, by name.
+
+    One call: Prefect 3.9's client ignores `offset` and `limit` on this endpoint and returns
+    every document (paging on them loops for ever once there are more than a page)."""
     from prefect.client.orchestration import get_client
 
-    documents = []
     async with get_client() as client:
-        while True:
-            try:
-                page = await client.read_block_documents_by_type(
-                    OdooConnection._block_type_slug,
-                    offset=len(documents),
-                    limit=page_size,
-                    include_secrets=True,
-                )
-            except Exception as exc:  # no block type yet: nothing was ever added
-                if "not found" in str(exc).lower():
-                    return []
-                raise
-            documents.extend(page)
-            if len(page) < page_size:
-                break
+        try:
+            documents = await client.read_block_documents_by_type(
+                OdooConnection._block_type_slug, include_secrets=True
+            )
+        except Exception as exc:  # no block type yet: nothing was ever added
+            if "not found" in str(exc).lower():
+                return []
+            raise
     configs = [
         OdooConnection.model_validate(document.data).to_config(document.name)
         for document in documents
