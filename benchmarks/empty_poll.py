@@ -164,15 +164,15 @@ async def run(bench: Workbench, tenant_count: int, flow_runs: int) -> dict[str, 
                 await poll_connection(name)
 
         results["flow_run_per_connection"] = await meter.measure(len(some), one_run_each)
-        flush_prefect_logs()
+        await flush_prefect_logs()
         return results
 
 
-def flush_prefect_logs() -> None:
+async def flush_prefect_logs() -> None:
     """Send buffered run logs before the benchmark stops the Prefect server."""
     from prefect.logging.handlers import APILogHandler
 
-    APILogHandler.flush()
+    await APILogHandler.aflush()
 
 
 def print_report(console: Console, data: dict[str, Any]) -> None:

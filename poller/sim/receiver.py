@@ -2,19 +2,27 @@
 signature, records every delivery, spots redeliveries by `webhook-id`, and fails on request.
 
 It verifies with the `standardwebhooks` library exactly as a real receiver would.
+
+`keep_bodies=False` (benchmarks) records only webhook ids and counts, so that 100,000
+deliveries stay small; `GET /stats` gives the counts either way.
+
+Standalone: `python -m poller.sim.receiver --port 8070 --secret S [--no-keep-bodies]`.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import uvicorn
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.applications import Starlette
@@ -50,11 +58,15 @@ class Receiver:
     secret: str
     latency_seconds: float = 0.0  # added before every answer, to widen windows in tests
     on_delivery: Callable[[Received], None] | None = None  # runs on each accepted delivery
+    keep_bodies: bool = True  # False: only ids and counts are kept (`deliveries` stays empty)
     deliveries: list[Received] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     failures_served: int = 0
     _plan: FailurePlan | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _seen: set[str] = field(default_factory=set)  # every accepted webhook-id
+    _received: int = 0  # accepted deliveries, redeliveries included
+    _redeliveries: int = 0
 
     # -- control (Python API; the same over HTTP under /control) -------------------------
 
@@ -79,6 +91,9 @@ class Receiver:
             self.rejected.clear()
             self.failures_served = 0
             self._plan = None
+            self._seen.clear()
+            self._received = 0
+            self._redeliveries = 0
 
     # -- views ---------------------------------------------------------------------------
 
@@ -92,7 +107,18 @@ class Receiver:
 
     def redeliveries(self) -> int:
         with self._lock:
-            return sum(1 for item in self.deliveries if item.redelivery)
+            return self._redeliveries
+
+    def stats(self) -> dict[str, int]:
+        """Counts that hold with or without kept bodies."""
+        with self._lock:
+            return {
+                "received": self._received,
+                "unique": len(self._seen),
+                "redeliveries": self._redeliveries,
+                "rejected": len(self.rejected),
+                "failures_served": self.failures_served,
+            }
 
     def orders(self) -> dict[int, dict[str, Any]]:
         """The newest received body per Odoo order id."""
@@ -139,9 +165,15 @@ class Receiver:
             return self._reject(401, f"signature check failed: {exc}")
         webhook_id = headers["webhook-id"]
         with self._lock:
-            seen = any(item.webhook_id == webhook_id for item in self.deliveries)
-            received = Received(webhook_id, payload, headers, time.time(), seen)
-            self.deliveries.append(received)
+            seen = webhook_id in self._seen
+            self._seen.add(webhook_id)
+            self._received += 1
+            self._redeliveries += seen
+            if self.keep_bodies:
+                received = Received(webhook_id, payload, headers, time.time(), seen)
+                self.deliveries.append(received)
+            else:
+                received = Received(webhook_id, {}, {}, time.time(), seen)
         if self.on_delivery is not None:
             self.on_delivery(received)
         return JSONResponse({"ok": True, "redelivery": seen})
@@ -167,12 +199,58 @@ class Receiver:
             ]
         return Response(json.dumps(items), media_type="application/json")
 
+    async def stats_endpoint(self, _request: Request) -> Response:
+        return JSONResponse(self.stats())
+
     @cached_property
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/control/{action}", self.control, methods=["POST"]),
                 Route("/deliveries", self.listing, methods=["GET"]),
+                Route("/stats", self.stats_endpoint, methods=["GET"]),
                 Route("/{path:path}", self.receive, methods=["POST"]),
             ]
         )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m poller.sim.receiver --port 8070 --secret S [--no-keep-bodies]`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m poller.sim.receiver",
+        description="Run the StockMaster-like webhook receiver over HTTP.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8070, help="0 picks a free port")
+    parser.add_argument("--secret", required=True, help="the webhook secret (whsec_... or raw)")
+    parser.add_argument(
+        "--no-keep-bodies",
+        action="store_false",
+        dest="keep_bodies",
+        help="record only webhook ids and counts (benchmarks)",
+    )
+    parser.add_argument(
+        "--latency-seconds", type=float, default=0.0, help="added before every answer"
+    )
+    args = parser.parse_args(argv)
+    receiver = Receiver(
+        secret=args.secret, latency_seconds=args.latency_seconds, keep_bodies=args.keep_bodies
+    )
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every answer (written in two parts) waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    print(
+        f"StockMaster receiver on http://{args.host}:{port} "
+        f"(POST any path, e.g. /webhooks; GET /stats)",
+        flush=True,
+    )
+    config = uvicorn.Config(receiver.app, log_level="warning", access_log=False, lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

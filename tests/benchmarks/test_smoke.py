@@ -1,0 +1,112 @@
+"""Smoke runs of the benchmarks at tiny sizes, so that they cannot rot: each command is run as
+a subprocess as documented in benchmarks/README.md, and the shape of its JSON is checked
+(numbers at these sizes mean nothing).
+
+Starting a Prefect server is most of a smoke run's time, so both commands share one
+(`--prefect-api-url`); without that option each command starts its own, as in a real run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from deployments.local_server import LocalPrefectServer
+
+    home = tmp_path_factory.mktemp("prefect")
+    with pytest.MonkeyPatch.context() as patch:  # the server inherits this environment
+        patch.setenv("PREFECT_UI_ENABLED", "false")
+        patch.setenv("PREFECT_SERVER_UI_ENABLED", "false")
+        server = LocalPrefectServer(home).start(timeout=180)
+    try:
+        yield server.api_url
+    finally:
+        server.stop()
+
+
+def run_benchmark(module: str, api_url: str, json_path: Path, *args: str) -> str:
+    """Run `python -m <module>`; its stdout once it exited 0."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PREFECT_API_URL", None)
+    options = ["--json", str(json_path), "--prefect-api-url", api_url]
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args, *options],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def positive(row: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        assert isinstance(row[key], int | float) and row[key] > 0, (key, row[key])
+
+
+def test_catchup_smoke(prefect_server: str, tmp_path: Path) -> None:
+    out = tmp_path / "catchup.json"
+    stdout = run_benchmark(
+        "benchmarks.catchup", prefect_server, out, "--sizes", "200", "--naive-orders", "10"
+    )
+    results = json.loads(out.read_text())
+    (size,) = results["sizes"]
+    assert size["n"] == 200 and size["expected"] == 200
+    poller, floor = size["poller"], size["raw_floor"]
+    assert poller["orders"] == floor["orders"] == 200
+    assert poller["receiver"]["redeliveries"] == 0 and poller["receiver"]["rejected"] == 0
+    positive(
+        poller,
+        "orders_per_second",
+        "orders_per_second_with_process_start",
+        "share_of_raw_floor",
+        "peak_rss_mb",
+        "cpu_seconds",
+        "flow_runs",
+    )
+    positive(floor, "orders_per_second", "peak_rss_mb", "cpu_seconds")
+    assert poller["calls_per_page"] == floor["calls_per_page"] == 9  # 1 search + 8 reads
+    latency = results["latency"]
+    assert latency["n"] == 10 and latency["latency_seconds"] == 0.05
+    for reader in ("naive", "raw_floor", "poller"):
+        positive(latency[reader], "orders_per_second", "calls_per_order")
+        assert latency[reader]["orders"] == 10
+    assert latency["naive"]["calls_per_order"] > latency["raw_floor"]["calls_per_order"]
+    assert set(results["targets"]) >= {
+        "orders_per_second_at_least_1000",
+        "at_least_half_the_raw_floor",
+        "calls_per_page_constant",
+        "memory",
+    }
+    positive(results["environment"], "cpus", "page_size")
+    assert "Catch-up" in stdout and "naive per-order reader" in stdout
+
+
+def test_memory_smoke(prefect_server: str, tmp_path: Path) -> None:
+    out = tmp_path / "memory.json"
+    stdout = run_benchmark("benchmarks.memory", prefect_server, out, "--sizes", "200")
+    results = json.loads(out.read_text())
+    (size,) = results["sizes"]
+    assert size["n"] == 200 and size["poller"]["orders"] == 200
+    positive(size["poller"], "peak_rss_mb", "peak_rss_after_imports_mb")
+    verdict = results["verdict"]
+    positive(verdict, "reference_rss_mb", "largest_rss_mb", "ratio")
+    assert isinstance(verdict["within_20_percent"], bool)
+    assert isinstance(verdict["under_300_mb"], bool)
+    assert "Memory" in stdout
