@@ -168,7 +168,7 @@ def start_simulator(
     argv = [
         python(),
         "-m",
-        "benchmarks.simulator",  # `poller.sim.odoo` with TCP_NODELAY (see that module)
+        "poller.sim.odoo",
         "--port",
         "0",
         "--database",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,13 +21,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import uvicorn
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from poller.sim.server import serve_forever
 
 
 def verifier(secret: str) -> Webhook:
@@ -236,20 +236,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     receiver = Receiver(
         secret=args.secret, latency_seconds=args.latency_seconds, keep_bodies=args.keep_bodies
     )
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
-    # without it every answer (written in two parts) waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(1024)
-    port = sock.getsockname()[1]
-    print(
-        f"StockMaster receiver on http://{args.host}:{port} "
-        f"(POST any path, e.g. /webhooks; GET /stats)",
-        flush=True,
+    serve_forever(
+        receiver.app,
+        args.host,
+        args.port,
+        lambda port: (
+            f"StockMaster receiver on http://{args.host}:{port} "
+            "(POST any path, e.g. /webhooks; GET /stats)"
+        ),
     )
-    config = uvicorn.Config(receiver.app, log_level="warning", access_log=False, lifespan="off")
-    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Run an ASGI app on loopback in a background thread, for tests, the demo and benchmarks."""
+"""Serve an ASGI app on loopback: in a background thread (tests, the demo) or in this process."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +17,24 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def serve_forever(app: Any, host: str, port: int, banner: Callable[[int], str]) -> None:
+    """Serve `app` in this process until interrupted; print `banner(port)` once listening.
+
+    The socket is created as IPPROTO_TCP on purpose: asyncio sets TCP_NODELAY only on accepted
+    sockets whose `proto` says TCP, and without it every answer (uvicorn writes head and body
+    apart) waits about 40 ms for the client's delayed ACK on loopback.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    print(banner(sock.getsockname()[1]), flush=True)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+    )
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 class BackgroundServer:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import socket
 from collections.abc import Sequence
-
-import uvicorn
 
 from poller.sim.odoo.profiles import PROFILES
 from poller.sim.odoo.sim import OdooSim
+from poller.sim.server import serve_forever
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -69,15 +67,12 @@ def serve(args: argparse.Namespace) -> None:
         seed_version_showcase(sim)
     if args.generated:
         sim.add_generated_orders(args.generated, args.lines_per_order, args.same_second)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    print(
-        f"Odoo {sim.profile.series} simulator on http://{args.host}:{port} "
-        f"(database {args.database!r}, login {args.login!r})",
-        flush=True,
+    serve_forever(
+        sim.app,
+        args.host,
+        args.port,
+        lambda port: (
+            f"Odoo {sim.profile.series} simulator on http://{args.host}:{port} "
+            f"(database {args.database!r}, login {args.login!r})"
+        ),
     )
-    config = uvicorn.Config(sim.app, log_level="warning", access_log=False, lifespan="off")
-    uvicorn.Server(config).run(sockets=[sock])
