@@ -73,7 +73,7 @@ async def tenants(
     box = SecretBox(bench.key)
     configs = [
         ConnectionConfig(
-            name=f"tenant-{i:05d}",
+            name=f"{prefix}{bench.id}-{i:05d}",
             odoo_url=sim_url,
             database=harness.ODOO_DATABASE,  # type: ignore[arg-type]
             username=harness.ODOO_LOGIN,
@@ -216,9 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tenants", type=int, default=200)
     parser.add_argument("--flow-runs", type=int, default=20)
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument("--prefect-api-url", help="use this running Prefect server")
     args = parser.parse_args(argv)
     console = Console(width=150)
-    with Workbench() as bench:
+    with Workbench(prefect_api_url=args.prefect_api_url) as bench:
         import os
 
         os.environ["POLLER_DATABASE_URL"] = f"sqlite:///{bench.dir / 'poller.db'}"

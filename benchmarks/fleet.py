@@ -192,10 +192,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=180.0)
     parser.add_argument("--tick", type=float, default=5.0)
     parser.add_argument("--json", type=Path, default=RESULTS)
+    parser.add_argument("--prefect-api-url", help="use this running Prefect server")
     args = parser.parse_args(argv)
     console = Console(width=150)
     results = []
-    with Workbench() as bench, harness.start_simulator(bench.dir, 0) as sim:
+    with (
+        Workbench(prefect_api_url=args.prefect_api_url) as bench,
+        harness.start_simulator(bench.dir, 0) as sim,
+    ):
         for size in args.sizes:
             bench.note(f"fleet of {size}")
             results.append(run_size(bench, sim.url, size, args.interval, args.duration, args.tick))

@@ -38,11 +38,14 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
-def run_benchmark(module: str, api_url: str, json_path: Path, *args: str) -> str:
-    """Run `python -m <module>`; its stdout once it exited 0."""
+def run_benchmark(module: str, api_url: str | None, json_path: Path, *args: str) -> str:
+    """Run `python -m <module>`; its stdout once it exited 0. Without `api_url` the benchmark
+    starts its own Prefect server."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PREFECT_API_URL", None)
-    options = ["--json", str(json_path), "--prefect-api-url", api_url]
+    options = ["--json", str(json_path)]
+    if api_url:
+        options += ["--prefect-api-url", api_url]
     done = subprocess.run(
         [sys.executable, "-m", module, *args, *options],
         cwd=ROOT,
@@ -110,3 +113,35 @@ def test_memory_smoke(prefect_server: str, tmp_path: Path) -> None:
     assert isinstance(verdict["within_20_percent"], bool)
     assert isinstance(verdict["under_300_mb"], bool)
     assert "Memory" in stdout
+
+
+def test_empty_poll_smoke(prefect_server: str, tmp_path: Path) -> None:
+    out = tmp_path / "empty_poll.json"
+    stdout = run_benchmark(
+        "benchmarks.empty_poll", prefect_server, out, "--tenants", "6", "--flow-runs", "2"
+    )
+    results = json.loads(out.read_text())["results"]
+    assert results["fleet"]["polls"] == results["no_prefect"]["polls"] == 6
+    assert results["flow_run_per_connection"]["polls"] == 2
+    for mode in ("fleet", "no_prefect", "flow_run_per_connection"):
+        positive(results[mode], "poller_cpu_ms", "total_cpu_ms", "wall_ms", "sql_statements")
+        assert results[mode]["odoo_calls"] == 1  # an empty poll is one search_read
+    assert "fleet mode <= 10 ms CPU per empty poll" in stdout
+
+
+def test_fleet_smoke(tmp_path: Path) -> None:
+    """On its own Prefect server: `poller run --fleet` polls every connection a server holds."""
+    out = tmp_path / "fleet.json"
+    stdout = run_benchmark(
+        "benchmarks.fleet",
+        None,
+        out,
+        *("--sizes", "4", "--interval", "5", "--duration", "16", "--tick", "1"),
+    )
+    (size,) = json.loads(out.read_text())["sizes"]
+    assert size["tenants"] == size["tenants_polled"] == 4
+    assert size["fewest_polls_per_tenant"] >= 3  # 16 s at a 5 s interval
+    assert size["statuses"].get("failed", 0) == 0
+    positive(size, "polls", "poller_cpu_share", "poller_rss_mb", "startup_s")
+    assert isinstance(size["on_time"], bool) and size["max_late_s"] >= 0
+    assert "largest size kept on time" in stdout
