@@ -13,6 +13,7 @@ from rich.console import Console
 
 from deployments.serve import ConnectionServer, stop_on_signals
 from flows.fleet import poll_fleet, use_fleet
+from poller.blocks import all_connections
 from poller.crypto import SecretBox
 from poller.fleet import Fleet
 from poller.runtime import default_store
@@ -61,9 +62,16 @@ def _tick_done(
 async def run_fleet(console: Console, settings: Settings) -> None:
     fleet = Fleet(settings, default_store(settings), SecretBox(settings.encryption_key))
     use_fleet(fleet)
-    server = ConnectionServer(console, scheduled=False, on_configs=fleet.update)
+    server = ConnectionServer(
+        console,
+        refresh_seconds=settings.connections_refresh_seconds,
+        scheduled=False,
+        on_configs=fleet.update,
+    )
     stop = stop_on_signals()
-    await server.refresh()
+    # Poll first: applying thousands of per-connection deployments (for manual runs) takes
+    # minutes, and `server.serve` does it while the ticks already run.
+    await fleet.update(await all_connections())
     console.print(
         f"Fleet mode: {len(fleet.pollers)} connections, a tick every "
         f"{settings.fleet_tick_seconds:g}s, {settings.fleet_concurrency} at once."

@@ -19,6 +19,7 @@ from rich.console import Console
 from deployments.connections import deployment_name, to_deployment
 from poller.blocks import all_connections
 from poller.connections import ConnectionConfig
+from poller.settings import get_settings
 
 
 class ConnectionServer:
@@ -112,7 +113,8 @@ def stop_on_signals() -> asyncio.Event:
 
 
 async def run_server(console: Console) -> None:
-    await ConnectionServer(console).serve(stop_on_signals())
+    refresh = get_settings().connections_refresh_seconds
+    await ConnectionServer(console, refresh_seconds=refresh).serve(stop_on_signals())
 
 
 async def enabled_count() -> int:

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     fleet_concurrency: int = Field(
         default=64, ge=1, description="Connections polled at once in fleet mode."
     )
+    connections_refresh_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often `poller run` looks for added, edited or deleted connections.",
+    )
     sync_log_retention_hours: float = Field(
         default=24.0,
         gt=0,

@@ -71,6 +71,23 @@ def prefect_api() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="module")
+def fresh_prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API URL of a Prefect server of this module's own, empty at first, as a new user's
+    is, for subprocesses (`poller run`, benchmarks); no UI, to start faster."""
+    from deployments.local_server import LocalPrefectServer
+
+    home = tmp_path_factory.mktemp("prefect")
+    with pytest.MonkeyPatch.context() as patch:  # the server inherits this environment
+        patch.setenv("PREFECT_UI_ENABLED", "false")
+        patch.setenv("PREFECT_SERVER_UI_ENABLED", "false")
+        server = LocalPrefectServer(home).start(timeout=180)
+    try:
+        yield server.api_url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def poller_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """A fresh encryption key and a fresh SQLite file for each test."""

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +20,6 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from deployments.local_server import LocalPrefectServer
-
-    home = tmp_path_factory.mktemp("prefect")
-    with pytest.MonkeyPatch.context() as patch:  # the server inherits this environment
-        patch.setenv("PREFECT_UI_ENABLED", "false")
-        patch.setenv("PREFECT_SERVER_UI_ENABLED", "false")
-        server = LocalPrefectServer(home).start(timeout=180)
-    try:
-        yield server.api_url
-    finally:
-        server.stop()
 
 
 def run_benchmark(module: str, api_url: str | None, json_path: Path, *args: str) -> str:
@@ -63,10 +47,10 @@ def positive(row: dict[str, Any], *keys: str) -> None:
         assert isinstance(row[key], int | float) and row[key] > 0, (key, row[key])
 
 
-def test_catchup_smoke(prefect_server: str, tmp_path: Path) -> None:
+def test_catchup_smoke(fresh_prefect_server: str, tmp_path: Path) -> None:
     out = tmp_path / "catchup.json"
     stdout = run_benchmark(
-        "benchmarks.catchup", prefect_server, out, "--sizes", "200", "--naive-orders", "10"
+        "benchmarks.catchup", fresh_prefect_server, out, "--sizes", "200", "--naive-orders", "10"
     )
     results = json.loads(out.read_text())
     (size,) = results["sizes"]
@@ -101,9 +85,9 @@ def test_catchup_smoke(prefect_server: str, tmp_path: Path) -> None:
     assert "Catch-up" in stdout and "naive per-order reader" in stdout
 
 
-def test_memory_smoke(prefect_server: str, tmp_path: Path) -> None:
+def test_memory_smoke(fresh_prefect_server: str, tmp_path: Path) -> None:
     out = tmp_path / "memory.json"
-    stdout = run_benchmark("benchmarks.memory", prefect_server, out, "--sizes", "200")
+    stdout = run_benchmark("benchmarks.memory", fresh_prefect_server, out, "--sizes", "200")
     results = json.loads(out.read_text())
     (size,) = results["sizes"]
     assert size["n"] == 200 and size["poller"]["orders"] == 200
@@ -115,10 +99,10 @@ def test_memory_smoke(prefect_server: str, tmp_path: Path) -> None:
     assert "Memory" in stdout
 
 
-def test_empty_poll_smoke(prefect_server: str, tmp_path: Path) -> None:
+def test_empty_poll_smoke(fresh_prefect_server: str, tmp_path: Path) -> None:
     out = tmp_path / "empty_poll.json"
     stdout = run_benchmark(
-        "benchmarks.empty_poll", prefect_server, out, "--tenants", "6", "--flow-runs", "2"
+        "benchmarks.empty_poll", fresh_prefect_server, out, "--tenants", "6", "--flow-runs", "2"
     )
     results = json.loads(out.read_text())["results"]
     assert results["fleet"]["polls"] == results["no_prefect"]["polls"] == 6
