@@ -19,6 +19,7 @@ from rich.console import Console
 from deployments.connections import deployment_name, to_deployment
 from poller.blocks import all_connections
 from poller.connections import ConnectionConfig
+from poller.errors import one_line
 from poller.settings import get_settings
 
 
@@ -42,14 +43,37 @@ class ConnectionServer:
         self.on_configs = on_configs
         self.runner = Runner(name="odoo-order-poller", pause_on_shutdown=False, limit=None)
         self.served: dict[str, ConnectionConfig] = {}
-        self._apply_gate = asyncio.Semaphore(16)
+        # A few at a time: a Prefect server on SQLite answers 503 under a burst of applies.
+        self._apply_gate = asyncio.Semaphore(4)
 
     async def refresh(self) -> None:
-        configs = await all_connections()
+        """Serve what was added or changed. A Prefect API that cannot keep up (a server on
+        SQLite answers 503 while busy) delays a deployment to the next refresh; it never
+        stops the process, nor the polls of the connections already served."""
+        try:
+            configs = await all_connections()
+        except Exception as exc:  # the API is down or busy: keep serving what we have
+            self._warn(f"could not read the connections from Prefect: {one_line(exc)}")
+            return
         if self.on_configs is not None:
             await self.on_configs(configs)
         changed = [c for c in configs if c.enabled and self.served.get(c.name) != c]
-        await asyncio.gather(*(self._serve(config) for config in changed))
+        outcomes = await asyncio.gather(
+            *(self._serve(config) for config in changed), return_exceptions=True
+        )
+        failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
+        if failures:
+            self._warn(
+                f"{len(failures)} of {len(changed)} deployment(s) not applied yet: "
+                f"{one_line(failures[0])}"
+            )
+
+    def _warn(self, message: str) -> None:
+        self.console.print(
+            f"[yellow]{message}; trying again in {self.refresh_seconds:.0f}s[/]",
+            markup=True,
+            highlight=False,
+        )
 
     async def _serve(self, config: ConnectionConfig) -> None:
         async with self._apply_gate:

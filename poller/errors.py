@@ -43,3 +43,11 @@ class LeaseLost(StateError):
     """Another run took over this connection's lease; this run stops where it is."""
 
     transient = False
+
+
+def one_line(exc: BaseException, limit: int = 240) -> str:
+    """An exception as one short line for an operator's console: its type, then the first
+    line of its message (a Prefect API error's message carries a URL and a long tail)."""
+    first = next((line for line in str(exc).splitlines() if line.strip()), "")
+    text = f"{type(exc).__name__}: {first.strip()}" if first else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

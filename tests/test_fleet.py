@@ -74,3 +74,34 @@ async def test_a_slow_or_broken_tenant_does_not_hold_back_the_others(
     assert finished["quick"] < finished["slow"] / 3  # the quick one did not wait
     assert fleet.busy == set()
     assert fleet.due() == []  # all just polled: nothing due before their interval
+
+
+async def test_an_empty_poll_is_one_odoo_call_and_a_few_statements(
+    poller_settings, odoo, stockmaster
+) -> None:
+    """The cost fleet mode rests on: once a tenant's session is known, a poll that finds
+    nothing asks Odoo one thing and touches the database a handful of times."""
+    from sqlalchemy import event
+
+    store = default_store()
+    fleet = Fleet(poller_settings, store, SecretBox(poller_settings.encryption_key))
+    config = make_config(poller_settings, odoo, stockmaster)
+    store.ensure_connection(config.name, since=BEFORE_SEED)
+    await fleet.update([config])
+
+    async def cycle(poller):
+        return await run_cycle(poller, poller)
+
+    (first,) = await fleet.poll([config.name], cycle)  # delivers the seeded shop
+    assert first.sent.delivered == 8
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    odoo.sim.reset_calls()
+    (empty,) = await fleet.poll([config.name], cycle)
+    await fleet.aclose()
+    assert (empty.status, empty.queued, empty.sent.delivered) == ("ok", 0, 0)
+    assert [(c.model, c.odoo_method) for c in odoo.sim.calls] == [("sale.order", "search_read")]
+    # the breaker, the lease claimed, the state read, the versions already queued (the scan
+    # re-reads a 10-minute overlap), the due retries, the lease released, the sync-log row
+    assert len(statements) == 7, statements
+    assert not any(s.lstrip().upper().startswith("INSERT INTO DELIVER") for s in statements)

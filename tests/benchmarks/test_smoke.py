@@ -129,3 +129,13 @@ def test_fleet_smoke(tmp_path: Path) -> None:
     positive(size, "polls", "poller_cpu_share", "poller_rss_mb", "startup_s")
     assert isinstance(size["on_time"], bool) and size["max_late_s"] >= 0
     assert "largest size kept on time" in stdout
+
+
+def test_http_client_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "http_client.json"
+    stdout = run_benchmark("benchmarks.http_client", None, out, "--posts", "200")
+    results = json.loads(out.read_text())
+    for client in ("httpx", "streams"):
+        assert results[client]["posts"] == 200  # the receiver verified every one
+        positive(results[client], "client_cpu_ms_per_post", "posts_per_second")
+    assert "bare asyncio stream" in stdout

@@ -1,0 +1,70 @@
+"""`poller run`'s connection server: a Prefect API that cannot keep up delays deployments,
+never stops the process."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from deployments import serve
+from deployments.serve import ConnectionServer
+from tests.conftest import make_config
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch):
+    output = io.StringIO()
+    connection_server = ConnectionServer(Console(file=output, width=200), refresh_seconds=7)
+    applied: list[str] = []
+    busy: set[str] = set()
+
+    async def fake_to_deployment(config, scheduled=True):
+        if config.name in busy:  # what Prefect's client raises after its own retries
+            raise RuntimeError("Error while applying deployment: Server error '503'\nfull body")
+        return config.name
+
+    async def fake_add(deployment):
+        applied.append(deployment)
+
+    monkeypatch.setattr(serve, "to_deployment", fake_to_deployment)
+    monkeypatch.setattr(connection_server.runner, "aadd_deployment", fake_add)
+    return connection_server, output, applied, busy
+
+
+async def test_a_busy_api_delays_one_deployment_to_the_next_refresh(
+    server, poller_settings, odoo, stockmaster, monkeypatch
+) -> None:
+    connection_server, output, applied, busy = server
+    configs = [make_config(poller_settings, odoo, stockmaster, name=n) for n in ("a", "b", "c")]
+
+    async def all_connections():
+        return configs
+
+    monkeypatch.setattr(serve, "all_connections", all_connections)
+    busy.add("b")
+    await connection_server.refresh()
+    assert sorted(applied) == ["a", "c"] and set(connection_server.served) == {"a", "c"}
+    message = output.getvalue()
+    assert "1 of 3 deployment(s) not applied yet: RuntimeError: Error while applying" in message
+    assert "full body" not in message and "trying again in 7s" in message
+
+    busy.clear()
+    await connection_server.refresh()
+    assert sorted(applied) == ["a", "b", "c"]  # only the one that failed is applied again
+
+
+async def test_an_unreachable_api_keeps_what_is_served(server, monkeypatch) -> None:
+    connection_server, output, applied, _busy = server
+
+    async def unreachable():
+        raise ConnectionError("All connection attempts failed")
+
+    monkeypatch.setattr(serve, "all_connections", unreachable)
+    await connection_server.refresh()
+    assert applied == []
+    assert (
+        "could not read the connections from Prefect: ConnectionError: All connection attempts "
+        "failed; trying again in 7s" in output.getvalue()
+    )
