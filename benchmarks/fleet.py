@@ -32,34 +32,43 @@ RESULTS = harness.repo_root() / "benchmarks" / "results" / "fleet.json"
 ON_TIME_SECONDS = 10.0
 
 
-def lateness(database_url: str, interval: float) -> dict[str, Any]:
-    """Per poll: its start minus (its tenant's previous poll end + interval)."""
+def lateness(database_url: str, interval: float, window: tuple[float, float]) -> dict[str, Any]:
+    """Per poll started inside `window` (epoch seconds): its start minus (its tenant's
+    previous poll end + interval)."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(
             text(
-                "SELECT connection_id, started_at, finished_at, status FROM sync_log "
+                "SELECT connection_id, started_at, finished_at, status, error FROM sync_log "
                 "ORDER BY connection_id, started_at"
             )
         ).all()
     engine.dispose()
     by_tenant: dict[int, list[tuple[float, float]]] = defaultdict(list)
     statuses: dict[str, int] = defaultdict(int)
-    for connection_id, started, finished, status in rows:
-        by_tenant[connection_id].append((_seconds(started), _seconds(finished)))
+    errors: dict[str, int] = defaultdict(int)
+    late: list[float] = []
+    in_window: dict[int, int] = defaultdict(int)
+    for connection_id, started, finished, status, error in rows:
+        polls = by_tenant[connection_id]
+        polls.append((_seconds(started), _seconds(finished)))
+        if not window[0] <= polls[-1][0] < window[1]:
+            continue
+        in_window[connection_id] += 1
         statuses[status] += 1
-    late = sorted(
-        max(0.0, polls[i][0] - (polls[i - 1][1] + interval))
-        for polls in by_tenant.values()
-        for i in range(1, len(polls))
-    )
+        if error:
+            errors[error.split(":")[0][:120]] += 1
+        if len(polls) > 1:
+            late.append(max(0.0, polls[-1][0] - (polls[-2][1] + interval)))
+    late.sort()
     return {
-        "polls": len(rows),
-        "tenants_polled": len(by_tenant),
-        "fewest_polls_per_tenant": min((len(p) for p in by_tenant.values()), default=0),
+        "polls": sum(in_window.values()),
+        "tenants_polled": len(in_window),
+        "fewest_polls_per_tenant": min(in_window.values(), default=0),
         "statuses": dict(statuses),
+        "errors": dict(sorted(errors.items(), key=lambda item: -item[1])[:5]),
         "max_late_s": late[-1] if late else 0.0,
         "p99_late_s": late[int(0.99 * (len(late) - 1))] if late else 0.0,
         "p50_late_s": late[len(late) // 2] if late else 0.0,
@@ -84,7 +93,10 @@ def run_size(
     get_settings.cache_clear()
     store_for.cache_clear()
     started = time.perf_counter()
-    configs = asyncio.run(tenants(bench, sim_url, size, interval=interval, prefix=f"f{size}-"))
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: bench.api_url}):  # this size's own server
+        configs = asyncio.run(tenants(bench, sim_url, size, interval=interval, prefix=f"f{size}-"))
     bench.note(f"{len(configs)} tenants saved in {time.perf_counter() - started:.1f}s")
     env = {**bench.child_env(database_url), "POLLER_FLEET_TICK_SECONDS": str(tick)}
     log = (bench.dir / f"fleet-{size}.log").open("w")
@@ -95,32 +107,39 @@ def run_size(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    log_path = bench.dir / f"fleet-{size}.log"
     try:
-        ready = _wait_ready(bench.dir / f"fleet-{size}.log", process, timeout=600)
-        bench.note(f"fleet serving {size} tenants after {ready:.1f}s; measuring {duration:.0f}s")
+        ready = _wait_for(log_path, "Fleet mode:", process, timeout=600)
+        bench.note(f"fleet polling {size} tenants after {ready:.1f}s")
+        deployed = _wait_for(log_path, "deployments ready for manual runs", process, 1800)
+        bench.note(f"{size} deployments applied after {deployed:.0f}s; measuring {duration:.0f}s")
         cpu_before, server_before = (
             harness.tree_cpu_seconds(process.pid),
             bench.server_cpu_seconds(),
         )
+        window = (time.time(), time.time() + duration)
         time.sleep(duration)
         cpu = harness.tree_cpu_seconds(process.pid) - cpu_before
         server = bench.server_cpu_seconds() - server_before
         rss = harness.rss_mb(process.pid)
     finally:
         _stop(process)
-    result = lateness(database_url, interval)
-    expected = int(duration // interval)
+    result = lateness(database_url, interval, window)
+    # a tenant's polls fall anywhere in its interval: the window holds at least this many
+    expected = int(duration // interval) - 1
     result.update(
         {
             "tenants": size,
             "startup_s": ready,
+            "deployments_applied_s": deployed,
             "poller_cpu_share": cpu / duration,
             "server_cpu_share": server / duration,
             "poller_rss_mb": rss,
-            "polls_per_minute": 60 * result["polls"] / (duration + ready),
+            "polls_per_minute": 60 * result["polls"] / duration,
             "on_time": result["max_late_s"] <= ON_TIME_SECONDS
             and result["tenants_polled"] == size
-            and result["fewest_polls_per_tenant"] >= expected,
+            and result["fewest_polls_per_tenant"] >= expected
+            and not result["statuses"].get("failed"),
         }
     )
     return result
@@ -136,15 +155,16 @@ def _stop(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _wait_ready(log_path: Path, process: subprocess.Popen[str], timeout: float) -> float:
+def _wait_for(log_path: Path, needle: str, process: subprocess.Popen[str], timeout: float) -> float:
+    """Seconds until `needle` shows in the fleet's log (counted from now)."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        if "Fleet mode:" in log_path.read_text(errors="replace"):
+        if needle in log_path.read_text(errors="replace"):
             return time.perf_counter() - started
         if process.poll() is not None:
             raise RuntimeError(f"poller run --fleet exited; see {log_path}")
         time.sleep(0.5)
-    raise RuntimeError(f"poller run --fleet was not ready in {timeout:.0f}s; see {log_path}")
+    raise RuntimeError(f"{needle!r} not in {log_path} after {timeout:.0f}s")
 
 
 def print_report(console: Console, data: dict[str, Any]) -> None:
@@ -163,6 +183,7 @@ def print_report(console: Console, data: dict[str, Any]) -> None:
         "server CPU",
         "poller RSS MB",
         "startup s",
+        "deploy s",
         "failed",
     ):
         table.add_column(column, justify="right")
@@ -178,6 +199,7 @@ def print_report(console: Console, data: dict[str, Any]) -> None:
             f"{100 * r['server_cpu_share']:.0f}%",
             f"{r['poller_rss_mb']:.0f}",
             f"{r['startup_s']:.0f}",
+            f"{r['startup_s'] + r['deployments_applied_s']:.0f}",
             str(r["statuses"].get("failed", 0)),
         )
     console.print(table)
@@ -192,15 +214,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=180.0)
     parser.add_argument("--tick", type=float, default=5.0)
     parser.add_argument("--json", type=Path, default=RESULTS)
-    parser.add_argument("--prefect-api-url", help="use this running Prefect server")
+    parser.add_argument(
+        "--prefect-api-url", help="use this running Prefect server (one size only: sizes add up)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep logs and databases")
     args = parser.parse_args(argv)
     console = Console(width=150)
     results = []
-    with (
-        Workbench(prefect_api_url=args.prefect_api_url) as bench,
-        harness.start_simulator(bench.dir, 0) as sim,
-    ):
-        for size in args.sizes:
+    for size in args.sizes:  # a Prefect server each: `poller run` polls every block it holds
+        with (
+            Workbench(keep=args.keep, prefect_api_url=args.prefect_api_url) as bench,
+            harness.start_simulator(bench.dir, 0) as sim,
+        ):
             bench.note(f"fleet of {size}")
             results.append(run_size(bench, sim.url, size, args.interval, args.duration, args.tick))
     data = {

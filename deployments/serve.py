@@ -67,6 +67,10 @@ class ConnectionServer:
                 f"{len(failures)} of {len(changed)} deployment(s) not applied yet: "
                 f"{one_line(failures[0])}"
             )
+        elif changed and not self.scheduled:
+            self.console.print(
+                f"{len(self.served)} per-connection deployments ready for manual runs."
+            )
 
     def _warn(self, message: str) -> None:
         self.console.print(
@@ -87,20 +91,22 @@ class ConnectionServer:
             )
 
     async def serve(self, stop: asyncio.Event) -> None:
-        if not self.served:
-            await self.refresh()
-        if not self.served:
-            self.console.print(
-                "No enabled connection yet: add one with `poller add` "
-                f"(checked again every {self.refresh_seconds:.0f}s)."
-            )
         runner_task = asyncio.create_task(self.runner.start())
         try:
+            first = True
             while not stop.is_set():
+                # Interruptible: applying thousands of deployments takes minutes, and a
+                # SIGTERM must not wait for them.
+                if not await _unless_stopped(self.refresh(), stop):
+                    break
+                if first and not self.served:
+                    self.console.print(
+                        "No enabled connection yet: add one with `poller add` "
+                        f"(checked again every {self.refresh_seconds:.0f}s)."
+                    )
+                first = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
-                if not stop.is_set():
-                    await self.refresh()
         finally:
             await self.shutdown(runner_task)
 
@@ -121,6 +127,21 @@ class ConnectionServer:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await runner_task
         self.console.print("Stopped; schedules are left as they are.")
+
+
+async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Run `work` to its end unless `stop` is set first, which cancels it; whether it ended."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
 
 
 def _in_flight(runner: Runner) -> set[Any]:

@@ -124,9 +124,10 @@ def test_fleet_smoke(tmp_path: Path) -> None:
     )
     (size,) = json.loads(out.read_text())["sizes"]
     assert size["tenants"] == size["tenants_polled"] == 4
-    assert size["fewest_polls_per_tenant"] >= 3  # 16 s at a 5 s interval
+    assert size["fewest_polls_per_tenant"] >= 2  # 16 s measured at a 5 s interval
     assert size["statuses"].get("failed", 0) == 0
     positive(size, "polls", "poller_cpu_share", "poller_rss_mb", "startup_s")
+    assert size["deployments_applied_s"] >= 0
     assert isinstance(size["on_time"], bool) and size["max_late_s"] >= 0
     assert "largest size kept on time" in stdout
 

@@ -3,6 +3,7 @@ never stops the process."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import pytest
@@ -68,3 +69,28 @@ async def test_an_unreachable_api_keeps_what_is_served(server, monkeypatch) -> N
         "could not read the connections from Prefect: ConnectionError: All connection attempts "
         "failed; trying again in 7s" in output.getvalue()
     )
+
+
+async def test_a_stop_does_not_wait_for_deployments_being_applied(
+    server, poller_settings, odoo, stockmaster, monkeypatch
+) -> None:
+    """Applying thousands of deployments takes minutes; SIGTERM must not wait for them."""
+    connection_server, output, applied, _busy = server
+    configs = [make_config(poller_settings, odoo, stockmaster, name=n) for n in ("a", "b")]
+
+    async def all_connections():
+        return configs
+
+    async def never_applied(config, scheduled=True):
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(serve, "all_connections", all_connections)
+    monkeypatch.setattr(serve, "to_deployment", never_applied)
+    monkeypatch.setattr(connection_server.runner, "start", lambda: asyncio.sleep(3600))
+    stop = asyncio.Event()
+    serving = asyncio.create_task(connection_server.serve(stop))
+    await asyncio.sleep(0.3)
+    assert not serving.done()
+    stop.set()
+    await asyncio.wait_for(serving, timeout=5)
+    assert applied == [] and "Stopped; schedules are left as they are." in output.getvalue()
