@@ -51,7 +51,7 @@ class ConnectionServer:
         SQLite answers 503 while busy) delays a deployment to the next refresh; it never
         stops the process, nor the polls of the connections already served."""
         try:
-            configs = await all_connections()
+            configs = await asyncio.to_thread(_read_connections)
         except Exception as exc:  # the API is down or busy: keep serving what we have
             self._warn(f"could not read the connections from Prefect: {one_line(exc)}")
             return
@@ -127,6 +127,12 @@ class ConnectionServer:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await runner_task
         self.console.print("Stopped; schedules are left as they are.")
+
+
+def _read_connections() -> list[ConnectionConfig]:
+    """Every connection, read on a thread of its own: parsing thousands of block documents
+    takes seconds of CPU, which on the event loop would stall fleet mode's ticks."""
+    return asyncio.run(all_connections())
 
 
 async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
