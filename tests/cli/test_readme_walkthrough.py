@@ -23,6 +23,7 @@ from tests.conftest import API_KEY, BEFORE_SEED, ODOO_DATABASE, ODOO_LOGIN
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 POLLER = [sys.executable, "-m", "poller.cli"]
+PREFECT = str(Path(sys.executable).with_name("prefect"))  # make runs without the venv on PATH
 
 
 class Output:
@@ -88,7 +89,7 @@ def test_a_new_user_adds_a_tenant_polls_it_and_reads_the_log(
         output.wait_for("serving poll-connection/acme every 60s", timeout=60)
 
         triggered = subprocess.run(
-            ["prefect", "deployment", "run", "poll-connection/acme", "--watch"],
+            [PREFECT, "deployment", "run", "poll-connection/acme", "--watch"],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -1,4 +1,4 @@
-"""Crash safety: SIGKILL the polling process at random points during a 500-order backlog,
+"""Crash safety: SIGKILL the polling process at random points during an 800-order backlog,
 restart it each time, and check that every order arrived, none was lost, and any repeat
 carried the same webhook-id."""
 
@@ -20,7 +20,7 @@ from tests.conftest import BEFORE_SEED, make_config
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-BACKLOG = 500
+BACKLOG = 800
 KILLS = 12
 
 
@@ -38,7 +38,10 @@ def test_random_sigkills_lose_nothing_and_repeat_only_by_webhook_id(
     poller_settings: Settings, odoo, stockmaster, tmp_path: Path
 ) -> None:
     odoo.sim.add_generated_orders(BACKLOG, lines_per_order=3)
-    stockmaster.receiver.latency_seconds = 0.004  # a send takes a little while, as in life
+    # Slow enough on any machine for twelve kills to land mid-backlog: a page of 40 takes
+    # 5 rounds of 8 concurrent sends at 100 ms, about 10 s for the whole backlog.
+    stockmaster.receiver.latency_seconds = 0.1
+    odoo.sim.latency_seconds = 0.02
     config = make_config(poller_settings, odoo, stockmaster)
     env = {
         **os.environ,
