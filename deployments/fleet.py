@@ -70,15 +70,16 @@ async def run_fleet(console: Console, settings: Settings) -> None:
     )
     stop = stop_on_signals()
     # Poll first: applying thousands of per-connection deployments (for manual runs) takes
-    # minutes, and `server.serve` does it while the ticks already run.
-    await fleet.update(await all_connections())
+    # minutes, and `server.serve` does it, from the same list, while the ticks already run.
+    configs = await all_connections()
+    await fleet.update(configs)
     console.print(
         f"Fleet mode: {len(fleet.pollers)} connections, a tick every "
         f"{settings.fleet_tick_seconds:g}s, {settings.fleet_concurrency} at once."
     )
     ticking = asyncio.create_task(tick_loop(fleet, settings, stop, console))
     try:
-        await server.serve(stop)
+        await server.serve(stop, configs)
     finally:
         stop.set()
         await ticking

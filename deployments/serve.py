@@ -46,15 +46,17 @@ class ConnectionServer:
         # A few at a time: a Prefect server on SQLite answers 503 under a burst of applies.
         self._apply_gate = asyncio.Semaphore(4)
 
-    async def refresh(self) -> None:
-        """Serve what was added or changed. A Prefect API that cannot keep up (a server on
-        SQLite answers 503 while busy) delays a deployment to the next refresh; it never
-        stops the process, nor the polls of the connections already served."""
-        try:
-            configs = await asyncio.to_thread(_read_connections)
-        except Exception as exc:  # the API is down or busy: keep serving what we have
-            self._warn(f"could not read the connections from Prefect: {one_line(exc)}")
-            return
+    async def refresh(self, configs: list[ConnectionConfig] | None = None) -> None:
+        """Serve what was added or changed (in `configs` when the caller just read them).
+        A Prefect API that cannot keep up (a server on SQLite answers 503 while busy) delays
+        a deployment to the next refresh; it never stops the process, nor the polls of the
+        connections already served."""
+        if configs is None:
+            try:
+                configs = await asyncio.to_thread(_read_connections)
+            except Exception as exc:  # the API is down or busy: keep serving what we have
+                self._warn(f"could not read the connections from Prefect: {one_line(exc)}")
+                return
         if self.on_configs is not None:
             await self.on_configs(configs)
         changed = [c for c in configs if c.enabled and self.served.get(c.name) != c]
@@ -90,14 +92,17 @@ class ConnectionServer:
                 f"{verb} {deployment_name(config.name)} every {config.poll_interval_seconds}s"
             )
 
-    async def serve(self, stop: asyncio.Event) -> None:
+    async def serve(
+        self, stop: asyncio.Event, configs: list[ConnectionConfig] | None = None
+    ) -> None:
+        """Refresh until `stop`; the first refresh uses `configs` when given."""
         runner_task = asyncio.create_task(self.runner.start())
         try:
             first = True
             while not stop.is_set():
                 # Interruptible: applying thousands of deployments takes minutes, and a
                 # SIGTERM must not wait for them.
-                if not await _unless_stopped(self.refresh(), stop):
+                if not await _unless_stopped(self.refresh(configs if first else None), stop):
                     break
                 if first and not self.served:
                     self.console.print(
