@@ -56,10 +56,11 @@ class Fleet:
         self._gate = asyncio.Semaphore(settings.fleet_concurrency)
 
     async def update(self, configs: list[ConnectionConfig]) -> None:
-        """Take the current connection list; a changed connection gets a fresh poller."""
+        """Take the current connection list; a changed connection gets a fresh poller (one
+        being polled keeps its poller until a later update finds it idle)."""
         wanted = {config.name: config for config in configs}
-        for name in list(self.pollers):
-            if wanted.get(name) != self.configs.get(name) and name not in self.busy:
+        for name, poller in list(self.pollers.items()):
+            if wanted.get(name) != poller.config and name not in self.busy:
                 await self.pollers.pop(name).aclose()
         self.configs = wanted
         for name, config in wanted.items():

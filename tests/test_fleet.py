@@ -105,3 +105,20 @@ async def test_an_empty_poll_is_one_odoo_call_and_a_few_statements(
     # re-reads a 10-minute overlap), the due retries, the lease released, the sync-log row
     assert len(statements) == 7, statements
     assert not any(s.lstrip().upper().startswith("INSERT INTO DELIVER") for s in statements)
+
+
+async def test_an_edit_reaches_a_connection_that_was_busy_when_it_came(
+    poller_settings, odoo, stockmaster
+) -> None:
+    store = default_store()
+    fleet = Fleet(poller_settings, store, SecretBox(poller_settings.encryption_key))
+    config = make_config(poller_settings, odoo, stockmaster)
+    edited = config.model_copy(update={"poll_interval_seconds": 300})
+    await fleet.update([config])
+    fleet.busy.add(config.name)
+    await fleet.update([edited])
+    assert fleet.pollers[config.name].config == config  # never swapped mid-poll
+    fleet.busy.clear()
+    await fleet.update([edited])  # the next refresh, with nothing changed since
+    assert fleet.pollers[config.name].config == edited
+    await fleet.aclose()
