@@ -65,6 +65,17 @@ def parse_sizes(text: str) -> list[int]:
 # -- the session: a temporary folder, a local Prefect server, the keys ----------------------
 
 
+def add_server_options(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """`--keep` and `--prefect-api-url`, the options of every benchmark with a Workbench."""
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument(
+        "--prefect-api-url",
+        metavar="URL",
+        help="use this running Prefect server instead of starting a local one "
+        f"(its CPU is then not measured{note})",
+    )
+
+
 class Workbench:
     """Everything one benchmark command shares: a temporary folder (logs, SQLite files), one
     local Prefect server, the poller's encryption key and the receiver's webhook secret."""
@@ -574,13 +585,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="N of the per-order vs batch comparison at Odoo Online latency (0 skips it)",
     )
     parser.add_argument("--naive-latency", type=float, default=0.05, help="seconds per Odoo call")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
-    parser.add_argument(
-        "--prefect-api-url",
-        metavar="URL",
-        help="use this running Prefect server instead of starting a local one "
-        "(its CPU is then not measured)",
-    )
+    add_server_options(parser)
     parser.add_argument(
         "--profile",
         type=Path,
@@ -603,9 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[red]catch-up benchmark failed:[/red] {exc}")
         return 1
     results["benchmark_seconds"] = time.perf_counter() - started
-    harness.write_json(args.json_path, results)
-    print_report(console, results)
-    console.print(f"results written to {args.json_path}")
+    harness.publish(console, args.json_path, results, print_report)
     return 0
 
 

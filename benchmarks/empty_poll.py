@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks import harness
-from benchmarks.catchup import Workbench, environment
+from benchmarks.catchup import Workbench, add_server_options, environment
 
 RESULTS = harness.repo_root() / "benchmarks" / "results" / "empty_poll.json"
 
@@ -222,18 +222,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tenants", type=int, default=200)
     parser.add_argument("--flow-runs", type=int, default=20)
     parser.add_argument("--json", type=Path, default=RESULTS)
-    parser.add_argument("--prefect-api-url", help="use this running Prefect server")
+    add_server_options(parser)
     args = parser.parse_args(argv)
     console = Console(width=150)
-    with Workbench(prefect_api_url=args.prefect_api_url) as bench:
+    with Workbench(keep=args.keep, prefect_api_url=args.prefect_api_url) as bench:
         import os
 
         os.environ["POLLER_DATABASE_URL"] = f"sqlite:///{bench.dir / 'poller.db'}"
         results = asyncio.run(run(bench, args.tenants, args.flow_runs))
     data = {"tenants": args.tenants, "environment": environment(), "results": results}
-    harness.write_json(args.json, data)
-    print_report(console, data)
-    console.print(f"results: {args.json}")
+    harness.publish(console, args.json, data, print_report)
     return 0
 
 

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks import harness
-from benchmarks.catchup import Workbench, environment, parse_sizes
+from benchmarks.catchup import Workbench, add_server_options, environment, parse_sizes
 from benchmarks.empty_poll import tenants
 
 RESULTS = harness.repo_root() / "benchmarks" / "results" / "fleet.json"
@@ -214,10 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=180.0)
     parser.add_argument("--tick", type=float, default=5.0)
     parser.add_argument("--json", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--prefect-api-url", help="use this running Prefect server (one size only: sizes add up)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep logs and databases")
+    add_server_options(parser, note="; give one size: sizes on one server add up")
     args = parser.parse_args(argv)
     console = Console(width=150)
     results = []
@@ -235,9 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "environment": environment(),
         "sizes": results,
     }
-    harness.write_json(args.json, data)
-    print_report(console, data)
-    console.print(f"results: {args.json}")
+    harness.publish(console, args.json, data, print_report)
     return 0
 
 

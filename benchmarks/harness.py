@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -357,6 +358,18 @@ def own_peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def publish(
+    console: Any,
+    path: Path,
+    data: dict[str, Any],
+    print_report: Callable[[Any, dict[str, Any]], None],
+) -> None:
+    """What every benchmark ends with: its results as JSON, its table, where the JSON is."""
+    write_json(path, data)
+    print_report(console, data)
+    console.print(f"results written to {path}")
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -141,10 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, sender in (("httpx", with_httpx), ("streams", with_streams)):
             data[name] = measure(receiver, sender, args.posts, args.concurrency, secret)
     data["environment"] = environment()
-    harness.write_json(args.json, data)
-    console = Console(width=150)
-    print_report(console, data)
-    console.print(f"results: {args.json}")
+    harness.publish(Console(width=150), args.json, data, print_report)
     return 0
 
 

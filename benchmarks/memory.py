@@ -29,6 +29,7 @@ from benchmarks.catchup import (
     TARGET_RSS_MB,
     BenchError,
     Workbench,
+    add_server_options,
     environment,
     measure_poller,
     memory_verdict,
@@ -104,13 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sizes", type=parse_sizes, default=list(DEFAULT_SIZES), help="backlog sizes N"
     )
     parser.add_argument("--json", type=Path, default=RESULTS / "memory.json", dest="json_path")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
-    parser.add_argument(
-        "--prefect-api-url",
-        metavar="URL",
-        help="use this running Prefect server instead of starting a local one "
-        "(its CPU is then not measured)",
-    )
+    add_server_options(parser)
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 180)  # logs and CI: no wrapping
     started = time.perf_counter()
@@ -122,9 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[red]memory benchmark failed:[/red] {exc}")
         return 1
     results["benchmark_seconds"] = time.perf_counter() - started
-    harness.write_json(args.json_path, results)
-    print_report(console, results)
-    console.print(f"results written to {args.json_path}")
+    harness.publish(console, args.json_path, results, print_report)
     return 0
 
 
