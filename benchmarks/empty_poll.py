@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -226,8 +227,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(width=150)
     with Workbench(keep=args.keep, prefect_api_url=args.prefect_api_url) as bench:
-        import os
-
         os.environ["POLLER_DATABASE_URL"] = f"sqlite:///{bench.dir / 'poller.db'}"
         results = asyncio.run(run(bench, args.tenants, args.flow_runs))
     data = {"tenants": args.tenants, "environment": environment(), "results": results}
