@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,6 +17,7 @@ from poller.sim.odoo.control import control_routes
 from poller.sim.odoo.errors import OdooError
 from poller.sim.odoo.faults import Call
 from poller.sim.odoo.json2 import json2_endpoint, web_version_endpoint
+from poller.sim.odoo.tenants import TenantPrefix
 from poller.sim.odoo.wire import serve_call
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ def build_app(sim: OdooSim) -> Starlette:
             Route("/json/2/{model}/{method}", _bind(sim, json2_endpoint), methods=["POST"]),
             Route("/web/version", _bind(sim, web_version_endpoint), methods=["GET"]),
         ]
-    return Starlette(routes=[*routes, *control_routes(sim)])
+    return Starlette(routes=[*routes, *control_routes(sim)], middleware=[Middleware(TenantPrefix)])
 
 
 def _bind(sim: OdooSim, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import NamedTuple
 
+from poller.sim.odoo.tenants import TenantCall
+
 
 class CallRecord(NamedTuple):
     service: str | None  # "common", "object", "json2" or "web" (`GET /web/version`)
@@ -24,6 +26,7 @@ class CallLog:
     def __init__(self) -> None:
         self.records: list[CallRecord] = []
         self.faulted: list[FaultedCall] = []
+        self.tenant_calls: list[TenantCall] = []  # calls made under `/t/<tag>`, as they ended
 
     def record(self, call: CallRecord, fault_kinds: tuple[str, ...] = ()) -> None:
         self.records.append(call)
@@ -33,6 +36,7 @@ class CallLog:
     def clear(self) -> None:
         self.records.clear()
         self.faulted.clear()
+        self.tenant_calls.clear()
 
     def counts(self) -> Counter[CallRecord]:
         return Counter(self.records)

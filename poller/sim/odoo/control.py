@@ -24,6 +24,7 @@ def control_routes(sim: OdooSim) -> list[Route]:
         Route("/sim/orders/{order_id:int}/{action}", _handler(sim, _action), methods=["POST"]),
         Route("/sim/calls", _handler(sim, _calls), methods=["GET"]),
         Route("/sim/calls/reset", _handler(sim, _reset_calls), methods=["POST"]),
+        Route("/sim/tenant-calls", _handler(sim, _tenant_calls), methods=["GET"]),
         Route("/sim/faults", _handler(sim, _faults), methods=["GET", "POST", "DELETE"]),
         Route("/sim/latency", _handler(sim, _latency), methods=["GET", "PUT", "POST"]),
     ]
@@ -104,6 +105,11 @@ async def _calls(sim: OdooSim, request: Request) -> Response:
             "counts": [{**record._asdict(), "count": count} for record, count in counts.items()],
         }
     )
+
+
+async def _tenant_calls(sim: OdooSim, request: Request) -> Response:
+    """Every call made under `/t/<tag>`: `[tenant, model, odoo_method, started, ended]`."""
+    return JSONResponse({"calls": [list(call) for call in sim.tenant_calls]})
 
 
 async def _reset_calls(sim: OdooSim, request: Request) -> Response:

@@ -22,6 +22,7 @@ from poller.sim.odoo.methods import BaseModel
 from poller.sim.odoo.orders import OrderBook
 from poller.sim.odoo.profiles import PROFILES
 from poller.sim.odoo.store import Store
+from poller.sim.odoo.tenants import TenantCall
 from poller.sim.odoo.values import utcnow
 
 Clock = Callable[[], datetime]
@@ -103,6 +104,16 @@ class OdooSim:
     def log_call(self, call: CallRecord, fault_kinds: tuple[str, ...] = ()) -> None:
         with self.mutex:
             self._log.record(call, fault_kinds)
+
+    def log_tenant_call(self, call: TenantCall) -> None:
+        with self.mutex:
+            self._log.tenant_calls.append(call)
+
+    @property
+    def tenant_calls(self) -> list[TenantCall]:
+        """The calls made under a `/t/<tag>` prefix, in the order they ended."""
+        with self.mutex:
+            return list(self._log.tenant_calls)
 
     # ---- JSON-RPC in process (no faults)
 

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from poller.sim.odoo import tenants
 from poller.sim.odoo.calllog import CallRecord
 from poller.sim.odoo.errors import OdooError
 from poller.sim.odoo.faults import HANG_SECONDS, Call, Fault
+from poller.sim.odoo.tenants import TenantCall, tenant_of
 
 if TYPE_CHECKING:
     from poller.sim.odoo.sim import OdooSim
@@ -25,6 +27,19 @@ _POLL = 0.05
 
 
 async def serve_call(
+    sim: OdooSim, request: Request, call: Call, record: CallRecord, produce: Produce
+) -> Response:
+    tenant, started = tenant_of(request.scope), tenants.now()
+    try:
+        return await _serve(sim, request, call, record, produce)
+    finally:
+        if tenant is not None:
+            sim.log_tenant_call(
+                TenantCall(tenant, record.model, record.odoo_method, started, tenants.now())
+            )
+
+
+async def _serve(
     sim: OdooSim, request: Request, call: Call, record: CallRecord, produce: Produce
 ) -> Response:
     faults = sim.faults.take(call)
