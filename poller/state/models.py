@@ -39,7 +39,12 @@ CONTENT_STATUSES = (
 
 
 class ConnectionState(SQLModel, table=True):
+    """A connection's polling state. `poll_interval_seconds` and `enabled` mirror its block so
+    that which connections are due is one indexed query (fleet claims), and `block_updated`
+    is the block version they were taken from."""
+
     __tablename__ = "connection_state"
+    __table_args__ = (Index("ix_connection_state_due", "enabled", "next_poll_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True, max_length=63)
@@ -53,6 +58,10 @@ class ConnectionState(SQLModel, table=True):
     lease_expires_at: datetime | None = None
     endpoint_gone_at: datetime | None = None
     last_poll_at: datetime | None = None
+    poll_interval_seconds: int = 60
+    enabled: bool = True
+    next_poll_at: datetime | None = None
+    block_updated: str | None = Field(default=None, max_length=40)
 
 
 class Delivery(SQLModel, table=True):
@@ -102,6 +111,7 @@ class SyncLog(SQLModel, table=True):
     retried: int = 0
     odoo_calls: int = 0
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    worker: str | None = Field(default=None, max_length=64)
 
 
 class BreakerRow(SQLModel, table=True):

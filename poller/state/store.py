@@ -80,8 +80,31 @@ _RELEASE_LEASE = (
     update(_STATE)
     .where(_STATE.c.id == bindparam("cid"))
     .where(_STATE.c.lease_owner == bindparam("owner"))
-    .values(lease_owner=None, lease_expires_at=None, last_poll_at=bindparam("now"))
+    .values(
+        lease_owner=None,
+        lease_expires_at=None,
+        last_poll_at=bindparam("now"),
+        next_poll_at=bindparam("next"),
+    )
 )
+_NAMES_IN = select(_STATE.c.name).where(_STATE.c.name.in_(bindparam("names", expanding=True)))
+_SWITCH_OFF = (
+    update(_STATE)
+    .where(_STATE.c.name.in_(bindparam("names", expanding=True)))
+    .values(enabled=False, block_updated=None)
+)
+_SET_SCHEDULE = (
+    update(_STATE)
+    .where(_STATE.c.name == bindparam("cname"))
+    .where(or_(_STATE.c.block_updated.is_(None), _STATE.c.block_updated != bindparam("stamp")))
+    .values(
+        poll_interval_seconds=bindparam("interval"),
+        enabled=bindparam("on"),
+        block_updated=bindparam("stamp"),
+        next_poll_at=None,
+    )
+)
+_FORGET_STAMP = update(_STATE).where(_STATE.c.name == bindparam("cname")).values(block_updated=None)
 _BREAKER_BY_ID = select(_BREAKER).where(_BREAKER.c.connection_id == bindparam("cid"))
 _KNOWN_VERSIONS = select(_DELIVERY.c.order_id, _DELIVERY.c.write_date).where(
     _DELIVERY.c.connection_id == bindparam("cid"),
@@ -182,16 +205,36 @@ class Store:
 
     # -- connections ---------------------------------------------------------------------
 
-    def ensure_connection(self, name: str, *, since: datetime | None = None) -> ConnectionState:
-        """The connection's state row, created with its cursor at `since` (default: now)."""
+    def ensure_connection(
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        interval_seconds: int | None = None,
+        enabled: bool = True,
+    ) -> ConnectionState:
+        """The connection's state row, created with its cursor at `since` (default: now).
+        Safe against another process creating it at the same moment (fleet workers do):
+        the row that won stands."""
+        query = select(ConnectionState).where(ConnectionState.name == name)
         with self.session() as s:
-            row = s.exec(select(ConnectionState).where(ConnectionState.name == name)).first()
+            row = s.exec(query).first()
             if row is not None:
                 return row
             now = self.clock()
-            row = ConnectionState(name=name, created_at=now, cursor=to_odoo(since or now))
+            row = ConnectionState(
+                name=name,
+                created_at=now,
+                cursor=to_odoo(since or now),
+                poll_interval_seconds=interval_seconds or 60,
+                enabled=enabled,
+            )
             s.add(row)
-            s.commit()
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()
+                return s.exec(query).one()
             s.refresh(row)
             return row
 
@@ -229,6 +272,43 @@ class Store:
             s.commit()
             return int(result.rowcount or 0)
 
+    def set_schedule(self, connection_id: int, *, interval_seconds: int, enabled: bool) -> None:
+        """Mirror a connection's interval and switch from its block (fleet claims read them);
+        it is due at once, so an edit takes effect with the next tick."""
+        self._update_connection(
+            connection_id,
+            poll_interval_seconds=interval_seconds,
+            enabled=enabled,
+            next_poll_at=None,
+        )
+
+    def forget_definition(self, name: str) -> None:
+        """A connection's block was just saved: clear the stamp of it that fleet workers
+        compare at each claim, so the next claim reads the block again."""
+        with self.transaction() as c:
+            c.execute(_FORGET_STAMP, {"cname": name})
+
+    def sync_definitions(
+        self, changed: Sequence[tuple[str, int, bool, str]], gone: Sequence[str]
+    ) -> None:
+        """Mirror changed blocks `(name, interval, enabled, updated stamp)` into the state rows,
+        and switch off the rows whose block is gone. Idempotent: every worker may run it; a row
+        already at a block's stamp is left alone (a restarted worker changes nothing)."""
+        params = [
+            {"cname": name, "interval": interval, "on": enabled, "stamp": stamp}
+            for name, interval, enabled, stamp in changed
+        ]
+        with self.transaction() as c:
+            known = set(c.execute(_NAMES_IN, {"names": [p["cname"] for p in params]}).scalars())
+        for name, interval, enabled, _stamp in changed:
+            if name not in known:  # a block saved without `poller add`: starts from now
+                self.ensure_connection(name, interval_seconds=interval, enabled=enabled)
+        with self.transaction() as c:
+            if params:
+                c.execute(_SET_SCHEDULE, params)
+            if gone:
+                c.execute(_SWITCH_OFF, {"names": list(gone)})
+
     def save_odoo_session(self, connection_id: int, session_json: str | None) -> None:
         self._update_connection(connection_id, session_json=session_json)
 
@@ -249,9 +329,13 @@ class Store:
         with self.transaction() as c:
             return bool(c.execute(_TAKE_LEASE, params).rowcount)
 
-    def release_lease(self, connection_id: int, owner: str) -> None:
+    def release_lease(
+        self, connection_id: int, owner: str, next_poll_at: datetime | None = None
+    ) -> None:
+        """Give the lease back after a poll; the connection is due again at `next_poll_at`."""
+        params = {"cid": connection_id, "owner": owner, "now": self.clock(), "next": next_poll_at}
         with self.transaction() as c:
-            c.execute(_RELEASE_LEASE, {"cid": connection_id, "owner": owner, "now": self.clock()})
+            c.execute(_RELEASE_LEASE, params)
 
     # -- scan and outbox -----------------------------------------------------------------
 
