@@ -63,7 +63,18 @@ def build_config(
 async def register(config: ConnectionConfig, store: Store, since: datetime | None) -> int:
     """Save the block and the state row (cursor at `since`, default now). Returns the id."""
     await save_connection(config)
-    return int(store.ensure_connection(config.name, since=since).id or 0)
+    state = store.ensure_connection(
+        config.name,
+        since=since,
+        interval_seconds=config.poll_interval_seconds,
+        enabled=config.enabled,
+    )
+    connection_id = int(state.id or 0)
+    store.set_schedule(
+        connection_id, interval_seconds=config.poll_interval_seconds, enabled=config.enabled
+    )
+    store.forget_definition(config.name)  # a re-added name: fleet workers read it again
+    return connection_id
 
 
 async def check_connection(
@@ -174,6 +185,10 @@ def apply_edit(
     edited = ConnectionConfig.model_validate({**config.model_dump(), **update})
     state = store.ensure_connection(config.name)
     connection_id = int(state.id or 0)
+    if {"poll_interval_seconds", "enabled"} & set(update):
+        store.set_schedule(
+            connection_id, interval_seconds=edited.poll_interval_seconds, enabled=edited.enabled
+        )
     if {"odoo_url", "database", "username", "api_key_encrypted", "transport"} & set(update):
         store.save_odoo_session(connection_id, None)
         notes.append("Odoo access changed: version, transport and fields are detected again.")

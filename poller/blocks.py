@@ -7,7 +7,11 @@ fields are SecretStr as well so Prefect hides them from events and the UI.
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
@@ -82,6 +86,61 @@ async def save_connection(config: ConnectionConfig) -> None:
     await OdooConnection.from_config(config).asave(config.name, overwrite=True)
 
 
+async def save_connections(configs: Sequence[ConnectionConfig], concurrency: int = 4) -> None:
+    """Create many new connection blocks, `concurrency` at a time: `Block.asave` registers the
+    block type again on every call, which makes thousands of saves slow."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import BlockDocumentCreate
+
+    await OdooConnection.aregister_type_and_schema()
+    gate = asyncio.Semaphore(concurrency)
+    async with get_client() as client:
+        block_type = await client.read_block_type_by_slug(OdooConnection._block_type_slug)
+        schema = await client.get_most_recent_block_schema_for_block_type(block_type.id)
+        if schema is None:
+            raise RuntimeError("Prefect has no schema for the odoo-connection block type")
+
+        async def save(config: ConnectionConfig) -> None:
+            document = OdooConnection.from_config(config)._to_block_document(
+                name=config.name,
+                block_schema_id=schema.id,
+                block_type_id=block_type.id,
+                include_secrets=True,
+            )
+            create = BlockDocumentCreate(
+                **document.model_dump(include={"name", "data", "block_schema_id", "block_type_id"})
+            )
+            async with gate:
+                await _create_document(client, create)
+
+        await asyncio.gather(*(save(config) for config in configs))
+
+
+async def _create_document(client: Any, create: Any, attempts: int = 10) -> None:
+    """Create one block document, retrying what a busy server refuses: 503 from a Prefect
+    server on SQLite, and the 409 that concurrent creates on PostgreSQL sometimes get for a
+    document that was never written (it is checked for, not trusted)."""
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
+
+    for attempt in range(attempts):
+        try:
+            await client.create_block_document(create, include_secrets=True)
+            return
+        except ObjectAlreadyExists:
+            try:
+                await client.read_block_document_by_name(
+                    create.name, OdooConnection._block_type_slug, include_secrets=False
+                )
+                return  # there after all (an earlier attempt answered 503 got through)
+            except ObjectNotFound:
+                if attempt == attempts - 1:
+                    raise
+        except PrefectHTTPStatusError as exc:
+            if exc.response.status_code != 503 or attempt == attempts - 1:
+                raise
+        await asyncio.sleep(0.2 * (attempt + 1))
+
+
 async def all_connections() -> list[ConnectionConfig]:
     """Every connection saved in Prefect, by name.
 
@@ -118,3 +177,67 @@ async def delete_connection_block(name: str) -> None:
         except ObjectNotFound:
             raise ConnectionNotFound(f"no connection named {name!r}") from None
         await client.delete_block_document(document.id)
+
+
+@dataclass(frozen=True)
+class BlockListing:
+    """One connection block as listed: its name, the stamp Prefect moves on every save, and
+    its raw document data (parsed into a ConnectionConfig only when needed)."""
+
+    name: str
+    updated: str
+    data: dict[str, Any]
+
+    def to_config(self) -> ConnectionConfig:
+        return ConnectionConfig.model_validate({**self.data, "name": self.name})
+
+
+async def list_connection_blocks() -> list[BlockListing]:
+    """Every connection block, unparsed, in one call: the cheap way to see what changed."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    async with get_client() as client:
+        try:
+            response = await client.request(
+                "GET",
+                "/block_types/slug/{slug}/block_documents",
+                path_params={"slug": OdooConnection._block_type_slug},
+                params={"include_secrets": True},
+            )
+        except PrefectHTTPStatusError as exc:
+            if exc.response.status_code == 404:  # no block type yet: nothing was ever added
+                return []
+            raise
+    return [
+        BlockListing(document["name"], _stamp(document.get("updated")), document["data"])
+        for document in response.json()
+        if document.get("name") and not document.get("is_anonymous")
+    ]
+
+
+async def load_block_listing(name: str) -> BlockListing | None:
+    """One connection block, unparsed; None when there is none of that name."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:
+        try:
+            document = await client.read_block_document_by_name(
+                name, OdooConnection._block_type_slug, include_secrets=True
+            )
+        except ObjectNotFound:
+            return None
+    return BlockListing(document.name or name, _stamp(document.updated), dict(document.data))
+
+
+def _stamp(updated: object) -> str:
+    """A block's `updated` time in one spelling, whether it came as JSON text or a datetime."""
+    moment = updated if isinstance(updated, datetime) else datetime.fromisoformat(str(updated))
+    return moment.astimezone(UTC).isoformat()
+
+
+def list_connection_blocks_blocking() -> list[BlockListing]:
+    """`list_connection_blocks` on a thread of its own: decoding thousands of documents takes
+    long enough to stall an event loop that is polling."""
+    return asyncio.run(list_connection_blocks())

@@ -1,95 +1,293 @@
-"""Fleet mode: one process polls every due connection of a large fleet, concurrently and
-bounded, each with its own poller (breaker, lease, HTTP clients, error handling).
+"""Fleet mode: a worker claims due connections from the shared database and polls them,
+concurrently and bounded, each with its own poller (breaker, lease, HTTP clients).
 
-Why: a Prefect flow run costs about 350 ms of CPU and a task run about 20 ms, while an empty
-poll costs a few milliseconds; one flow run per tenant per minute tops out near 70 tenants
-per machine. Here a tick costs one flow run for all due tenants, and a tenant with nothing
-new costs no task run at all.
+Why a fleet: a Prefect flow run costs about 350 ms of CPU and a task run about 20 ms, while an
+empty poll costs a few milliseconds; one flow run per tenant per minute tops out near 70
+tenants per machine. Why claims: any number of workers share the database; each tick a worker
+takes what is due up to its free capacity (`poller.state.claims`), so adding a worker adds
+capacity and a dead worker's tenants go to the others once its leases expire.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import hashlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
+
+from poller.blocks import BlockListing
+from poller.breaker import BreakerPolicy
 from poller.connections import ConnectionConfig
 from poller.crypto import SecretBox
-from poller.poll import ConnectionPoller, PollReport
+from poller.errors import PollerError, one_line
+from poller.poll import ConnectionPoller, PollReport, poll_owner
 from poller.settings import Settings
-from poller.state.models import ConnectionState
+from poller.state.claims import Claim, Claims
 from poller.state.store import Store
 
+#: pollers kept between polls (HTTP connections, Odoo session); each holds two HTTP clients
+WARM_POLLERS = 1000
 PollOne = Callable[[ConnectionPoller], Awaitable[PollReport]]
+LoadOne = Callable[[str], Awaitable[BlockListing | None]]
 
 
-def due_connections(
-    configs: dict[str, ConnectionConfig],
-    states: dict[str, ConnectionState],
-    now: datetime,
-    busy: set[str],
-) -> list[str]:
-    """Enabled connections whose interval has passed since their last poll, most overdue
-    first; connections still being polled are left for a later tick."""
-    due: list[tuple[datetime, str]] = []
-    for name, config in configs.items():
-        if not config.enabled or name in busy:
-            continue
-        state = states.get(name)
-        last = state.last_poll_at if state else None
-        due_at = last + timedelta(seconds=config.poll_interval_seconds) if last else now
-        if due_at <= now:
-            due.append((due_at, name))
-    return [name for _, name in sorted(due)]
+class DefinitionUnavailable(Exception):
+    """A claimed connection's block could not be read (the Prefect API is down or busy)."""
+
+
+@dataclass
+class DefinitionChanges:
+    """What a fresh block listing says changed since the last one."""
+
+    changed: dict[str, tuple[str, ConnectionConfig]] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)  # name -> why it does not parse
+    gone: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.broken or self.gone)
+
+    @classmethod
+    def defining(cls, configs: Iterable[ConnectionConfig]) -> DefinitionChanges:
+        """Changes that define `configs` directly (stamped by their content), for callers that
+        hold the configs already rather than a block listing."""
+        return cls(changed={c.name: (_content_stamp(c), c) for c in configs})
+
+
+class Definitions:
+    """The connections' definitions, each parsed from its block only when the block changed
+    (Prefect moves a block document's `updated` stamp on every save)."""
+
+    def __init__(self) -> None:
+        self.configs: dict[str, ConnectionConfig] = {}
+        self.stamps: dict[str, str] = {}
+
+    def diff(self, listing: Iterable[BlockListing]) -> DefinitionChanges:
+        """Parse the blocks whose stamp moved; CPU only, safe on a thread."""
+        changes = DefinitionChanges()
+        listed: set[str] = set()
+        for block in listing:
+            listed.add(block.name)
+            if self.stamps.get(block.name) == block.updated:
+                continue
+            try:
+                changes.changed[block.name] = (block.updated, block.to_config())
+            except ValidationError as exc:
+                changes.broken[block.name] = one_line(exc)
+        changes.gone = set(self.stamps) - listed
+        return changes
+
+    def apply(self, changes: DefinitionChanges) -> None:
+        for name, (stamp, config) in changes.changed.items():
+            self.stamps[name], self.configs[name] = stamp, config
+        for name in changes.gone | set(changes.broken):
+            self.stamps.pop(name, None)
+            self.configs.pop(name, None)
 
 
 class Fleet:
-    """The long-lived pollers of a fleet, and which of them are busy right now."""
+    """One fleet worker: its claims, its definitions cache and the pollers it keeps warm."""
 
-    def __init__(self, settings: Settings, store: Store, box: SecretBox) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        box: SecretBox,
+        *,
+        load_one: LoadOne | None = None,
+        breaker_policy: BreakerPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.box = box
-        self.configs: dict[str, ConnectionConfig] = {}
-        self.pollers: dict[str, ConnectionPoller] = {}
-        self.busy: set[str] = set()
+        self.worker = settings.worker_name
+        self.owner = poll_owner(self.worker)
+        policy = breaker_policy or BreakerPolicy()
+        self.claims = Claims(
+            store,
+            self.owner,
+            lease_seconds=settings.lease_seconds,
+            breaker_open_seconds=policy.open_seconds,
+        )
+        self.definitions = Definitions()
+        self.load_one = load_one
+        self.pollers: OrderedDict[str, ConnectionPoller] = OrderedDict()
+        self.held: dict[str, int] = {}  # claimed and not yet given back: name -> id
+        self.slots: dict[str, datetime | None] = {}  # name -> the slot its claim serves
+        self.notes: list[str] = []  # what an operator should hear of (printed by the loop)
         self._gate = asyncio.Semaphore(settings.fleet_concurrency)
+        self._closing: set[asyncio.Future[None]] = set()
 
-    async def update(self, configs: list[ConnectionConfig]) -> None:
-        """Take the current connection list; a changed connection gets a fresh poller (one
-        being polled keeps its poller until a later update finds it idle)."""
-        wanted = {config.name: config for config in configs}
-        for name, poller in list(self.pollers.items()):
-            if wanted.get(name) != poller.config and name not in self.busy:
-                await self.pollers.pop(name).aclose()
-        self.configs = wanted
-        for name, config in wanted.items():
-            if name not in self.pollers and config.enabled:
-                self.pollers[name] = ConnectionPoller(
-                    config, store=self.store, box=self.box, settings=self.settings
+    # -- definitions ---------------------------------------------------------------------
+
+    def take(self, changes: DefinitionChanges) -> None:
+        """Apply a listing's changes: cache them and mirror interval and switch into the
+        database, where the claims read them."""
+        self.definitions.apply(changes)
+        rows = [
+            (name, config.poll_interval_seconds, config.enabled, stamp)
+            for name, (stamp, config) in changes.changed.items()
+        ]
+        if rows or changes.gone:
+            self.store.sync_definitions(rows, sorted(changes.gone))
+        for name, why in changes.broken.items():
+            self.notes.append(f"connection '{name}': its block does not validate: {why}")
+
+    async def _definition(self, claim: Claim) -> ConnectionConfig | None:
+        """The cached definition while the database's stamp of its block matches it; else
+        (saved since by `poller add` or `edit`, which clear the stamp, or new to this
+        worker) that one block, read again. None: the block is gone."""
+        cached = self.definitions.configs.get(claim.name)
+        fresh = claim.block_updated == self.definitions.stamps.get(claim.name)
+        if self.load_one is None or (cached is not None and fresh):
+            return cached
+        try:
+            block = await self.load_one(claim.name)
+        except Exception as exc:  # Prefect is down or busy: poll what we know, if anything
+            if cached is not None:
+                return cached
+            raise DefinitionUnavailable(claim.name) from exc
+        if block is None:
+            return None
+        self.take(_single(block))
+        return self.definitions.configs.get(claim.name)
+
+    # -- claims --------------------------------------------------------------------------
+
+    async def claim(self) -> list[str]:
+        """Claim due connections up to the free capacity. Their pollers are made when their
+        polls begin: making hundreds at once here would stall the loop that renews leases."""
+        free = self.settings.fleet_capacity - len(self.held)
+        names: list[str] = []
+        for claim in self.claims.claim_due(free):
+            if claim.name in self.held:  # its lease lapsed mid-poll and came back to us
+                continue
+            try:
+                config = await self._definition(claim)
+            except DefinitionUnavailable as exc:
+                self.notes.append(f"connection '{claim.name}' is not polled yet: {exc.__cause__}")
+                retry_at = self.store.clock() + timedelta(seconds=self.settings.lease_seconds)
+                self.claims.give_back(claim.id, retry_at)
+                continue
+            if config is None or not config.enabled:  # deleted or switched off meanwhile
+                why = "its block is gone" if config is None else "it is switched off"
+                self.notes.append(f"connection '{claim.name}' is not polled: {why}")
+                self.store.set_schedule(claim.id, interval_seconds=60, enabled=False)
+                self.claims.give_back(claim.id, None)
+                continue
+            self.held[claim.name] = claim.id
+            self.slots[claim.name] = claim.due_at
+            names.append(claim.name)
+        return names
+
+    def renew(self) -> int:
+        """Extend every lease this worker holds, in one statement; how many it still holds."""
+        return len(self.claims.renew(list(self.held.values())))
+
+    def settle(self, names: Iterable[str]) -> None:
+        """Give back the claims of `names` that no poll took care of (their batch never ran):
+        they are due again at once, for any worker."""
+        for name in names:
+            self.slots.pop(name, None)
+            connection_id = self.held.pop(name, None)
+            if connection_id is not None:
+                with contextlib.suppress(PollerError):  # else the lease simply expires
+                    self.claims.give_back(connection_id, None)
+
+    def _after_poll(self, name: str, poller: ConnectionPoller) -> None:
+        """A poll that did not release its claim (skipped by the breaker, or it failed
+        before its lease) gives it back, due again one interval later. A definition edited
+        while it was polled makes it due at once, so the edit is not a whole interval late."""
+        connection_id = self.held.pop(name, None)
+        if connection_id is None:
+            return
+        with contextlib.suppress(PollerError):  # else the lease simply expires
+            if not poller.released:
+                due = self.store.clock() + timedelta(seconds=poller.config.poll_interval_seconds)
+                self.claims.give_back(connection_id, due)
+            edited = self.definitions.configs.get(name, poller.config)
+            if edited != poller.config:
+                self.store.set_schedule(
+                    connection_id,
+                    interval_seconds=edited.poll_interval_seconds,
+                    enabled=edited.enabled,
                 )
 
-    def due(self, now: datetime | None = None) -> list[str]:
-        states = {state.name: state for state in self.store.connections()}
-        return due_connections(self.configs, states, now or self.store.clock(), self.busy)
+    # -- polling -------------------------------------------------------------------------
+
+    def _warm_poller(self, config: ConnectionConfig) -> ConnectionPoller:
+        poller = self.pollers.pop(config.name, None)
+        if poller is not None and poller.config != config:
+            self._close_later(poller)
+            poller = None
+        if poller is None:
+            poller = ConnectionPoller(
+                config, store=self.store, box=self.box, settings=self.settings
+            )
+            poller.renews_own_lease = False  # `renew` keeps every claim of this worker
+        self.pollers[config.name] = poller  # most recently used last
+        while len(self.pollers) > WARM_POLLERS:
+            name = next(iter(self.pollers))
+            if name in self.held:
+                break
+            self._close_later(self.pollers.pop(name))
+        return poller
+
+    def _close_later(self, poller: ConnectionPoller) -> None:
+        task = asyncio.ensure_future(poller.aclose())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def poll(self, names: list[str], poll_one: PollOne) -> list[PollReport]:
-        """Poll `names` concurrently (bounded); a tenant's failure stays that tenant's."""
-        self.busy.update(names)
+        """Poll claimed `names` concurrently (bounded); a tenant's failure stays its own."""
         try:
             return list(await asyncio.gather(*(self._poll(name, poll_one) for name in names)))
         finally:
-            self.busy.difference_update(names)
+            self.settle(names)
 
     async def _poll(self, name: str, poll_one: PollOne) -> PollReport:
         async with self._gate:
+            config = self.definitions.configs.get(name)
+            if config is None:  # its block went while it waited: `settle` gives it back
+                return PollReport(connection=name, status="skipped", reason="no definition")
+            poller = self._warm_poller(config)
+            poller.scheduled_for = self.slots.pop(name, None)
             try:
-                return await poll_one(self.pollers[name])
+                return await poll_one(poller)
             except Exception as exc:  # a bug in one tenant's poll must not stop the others
                 report = PollReport(connection=name)
                 report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
                 return report
+            finally:
+                self._after_poll(name, poller)
 
     async def aclose(self) -> None:
+        for name in list(self.held):
+            self.settle([name])
         await asyncio.gather(*(poller.aclose() for poller in self.pollers.values()))
+        await asyncio.gather(*self._closing, return_exceptions=True)
         self.pollers.clear()
+
+
+async def block_changes(definitions: Definitions) -> DefinitionChanges:
+    """List the connection blocks and parse the changed ones, on a thread: decoding thousands
+    of documents would otherwise stall the ticks."""
+    from poller.blocks import list_connection_blocks_blocking
+
+    return await asyncio.to_thread(lambda: definitions.diff(list_connection_blocks_blocking()))
+
+
+def _content_stamp(config: ConnectionConfig) -> str:
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:32]
+
+
+def _single(block: BlockListing) -> DefinitionChanges:
+    """The changes that one freshly loaded block makes."""
+    try:
+        return DefinitionChanges(changed={block.name: (block.updated, block.to_config())})
+    except ValidationError as exc:
+        return DefinitionChanges(broken={block.name: one_line(exc)})

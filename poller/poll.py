@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 import random
 import ssl
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
@@ -38,6 +39,7 @@ from poller.delivery.classify import Outcome, Verdict
 from poller.delivery.sender import post_event
 from poller.delivery.signing import signed_headers
 from poller.errors import LeaseLost, PollerError, StateError
+from poller.lease import Heartbeat
 from poller.odoo.client import OdooClient, OdooSession
 from poller.odoo.errors import OdooAuthError, OdooMissingError
 from poller.odoo.reader import OdooBundle, OrderStamp, fetch_bundle, scan_page
@@ -115,6 +117,7 @@ class PollReport:
     error: str | None = None
     error_type: str | None = None
     circuit: str | None = None  # "opened" or "closed" when this run moved the breaker
+    worker: str | None = None  # the process that ran the poll (POLLER_WORKER_NAME)
 
     def fail(self, exc: PollerError) -> None:
         self.status, self.error, self.error_type = "failed", str(exc), type(exc).__name__
@@ -191,8 +194,18 @@ class ConnectionPoller:
         # Signatures carry real time (receivers check freshness); the store's clock, which
         # tests move, schedules retries and the breaker.
         self.wall_clock = utcnow
-        self.state: ConnectionState = store.ensure_connection(config.name)
-        self.owner = uuid.uuid4().hex
+        self.state: ConnectionState = store.ensure_connection(
+            config.name,
+            interval_seconds=config.poll_interval_seconds,
+            enabled=config.enabled,
+        )
+        self.owner = poll_owner(settings.worker_name)
+        # Per-connection runs keep their own lease alive; a fleet worker renews all of its
+        # claims in one statement instead.
+        self.renews_own_lease = True
+        self._poll_started = store.clock()
+        self.scheduled_for: datetime | None = None  # the slot a fleet claim is for
+        self.released = False
         self._breaker: tuple[Breaker, int] | None = None
         self._odoo_http = httpx.AsyncClient(
             timeout=settings.odoo_timeout_seconds, verify=tls_context()
@@ -207,9 +220,12 @@ class ConnectionPoller:
         self._checkpointed = False
         self._odoo: OdooClient | None = None
 
-    def begin_poll(self) -> None:
-        """Forget the last poll: a poller object may serve many polls (fleet mode)."""
-        self.owner = uuid.uuid4().hex
+    def begin_poll(self, owner: str | None = None) -> None:
+        """Forget the last poll: a poller object may serve many polls (fleet mode). `owner`
+        is the lease holder when the lease was claimed for this poll beforehand."""
+        self.owner = owner or poll_owner(self.settings.worker_name)
+        self._poll_started = self.store.clock()
+        self.released = False
         self._breaker = None
         self._odoo = None
         self._checkpointed = False
@@ -288,16 +304,30 @@ class ConnectionPoller:
         slower than the lease) stops."""
         if time.monotonic() - self._leased_at < self.settings.lease_seconds / 3:
             return
-        if self.store.acquire_lease(self.connection_id, self.owner, self.settings.lease_seconds):
-            self._leased_at = time.monotonic()
-        else:
+        if not self.keep_lease():
             raise LeaseLost(
                 f"connection '{self.config.name}': another run took over the lease",
-                hint="Raise POLLER_LEASE_SECONDS above the longest page's duration",
+                hint="The process stalled for longer than POLLER_LEASE_SECONDS; raise it",
             )
 
+    def keep_lease(self) -> bool:
+        """Extend the lease now; False when another run holds it."""
+        if self.store.acquire_lease(self.connection_id, self.owner, self.settings.lease_seconds):
+            self._leased_at = time.monotonic()
+            return True
+        return False
+
+    def lease_heartbeat(self) -> Heartbeat:
+        return Heartbeat(self.keep_lease, self.settings.lease_seconds / 3)
+
     def release(self) -> None:
-        self.store.release_lease(self.connection_id, self.owner)
+        """Give the lease back; the connection is next due at its next slot."""
+        interval = timedelta(seconds=self.config.poll_interval_seconds)
+        phase = spread_phase(self.connection_id)
+        due = next_slot(self.scheduled_for, interval, self._poll_started, phase)
+        self.store.release_lease(self.connection_id, self.owner, due)
+        self.scheduled_for = None
+        self.released = True
 
     # -- Odoo ----------------------------------------------------------------------------
 
@@ -523,8 +553,39 @@ class ConnectionPoller:
                 retried=report.retried.delivered + report.retried.failed + report.retried.dead,
                 odoo_calls=report.odoo_calls,
                 error=report.error or report.reason,
+                worker=self.settings.worker_name,
             )
         )
+
+
+def next_slot(
+    slot: datetime | None, interval: timedelta, started: datetime, phase: float = 0.0
+) -> datetime:
+    """When a connection is next due after a poll that began at `started` and served `slot`.
+
+    A fixed rate: neither a poll's length nor a late start pushes the schedule back, and slots
+    missed while nobody polled are skipped rather than run back to back. A connection with no
+    slot yet (never polled, or its interval just changed) joins the grid of its `phase`, a
+    fraction of the interval: spread phases keep thousands of tenants from all falling due in
+    the same second, so fleet workers share them tick by tick instead of one taking all."""
+    if slot is None or started < slot:
+        period = interval.total_seconds()
+        offset = (phase % 1.0) * period
+        slots = math.floor((started.timestamp() - offset) / period) + 1
+        return datetime.fromtimestamp(slots * period + offset, tz=started.tzinfo or UTC)
+    return slot + ((started - slot) // interval + 1) * interval
+
+
+def spread_phase(connection_id: int) -> float:
+    """A connection's phase in its interval: consecutive ids land far apart (the golden-ratio
+    sequence), so any number of connections is spread evenly."""
+    return (connection_id * 0.6180339887498949) % 1.0
+
+
+def poll_owner(worker: str) -> str:
+    """A lease holder's name: the worker's, plus a nonce, so that two processes given the same
+    name by mistake never renew each other's leases."""
+    return f"{worker}#{uuid.uuid4().hex[:8]}"
 
 
 def circuit_change(before: Breaker, after: Breaker) -> str | None:
@@ -540,22 +601,29 @@ def _odoo_write_date(payload: WebhookPayload) -> str:
 
 
 async def run_cycle(
-    poller: ConnectionPoller, steps: PollSteps, *, flow_run_id: str | None = None
+    poller: ConnectionPoller,
+    steps: PollSteps,
+    *,
+    flow_run_id: str | None = None,
+    owner: str | None = None,
 ) -> PollReport:
     """Breaker, lease, then scan pages until a short page, sending each queued page at once.
 
     Whatever fails, the run ends with a report (and a sync-log row when the database lets
     it): failures of the poller's own database included.
     """
-    report = PollReport(connection=poller.config.name)
+    report = PollReport(connection=poller.config.name, worker=poller.settings.worker_name)
     started = poller.store.clock()
-    poller.begin_poll()
+    poller.begin_poll(owner)
     try:
         admission = await steps.check_breaker()
         if not admission.admitted:
             report.status, report.reason = "skipped", admission.reason
         elif not poller.claim():
             report.status, report.reason = "skipped", "another run holds this connection's lease"
+        elif poller.renews_own_lease:
+            async with poller.lease_heartbeat():
+                await _leased_cycle(poller, steps, report)
         else:
             await _leased_cycle(poller, steps, report)
     except PollerError as exc:

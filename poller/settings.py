@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def default_database_url() -> str:
     return f"sqlite:///{Path('data') / 'poller.db'}"
+
+
+def default_worker_name() -> str:
+    """host-pid: unique among live workers, and says where to look."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}"
 
 
 class Settings(BaseSettings):
@@ -31,9 +38,15 @@ class Settings(BaseSettings):
     odoo_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     lease_seconds: int = Field(
-        default=300,
+        default=60,
         ge=5,
-        description="A run's lease, renewed at every page; a crashed run's expires.",
+        description="How long a poll holds its connection without renewing; renewed every "
+        "third of it while the poll runs, so a dead worker's connections are free this soon.",
+    )
+    worker_name: str = Field(
+        default_factory=default_worker_name,
+        max_length=48,
+        description="Names this process in the sync log, leases and events (default host-pid).",
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     task_retries: int = Field(default=3, ge=0, description="Prefect retries per poll step.")
@@ -44,10 +57,38 @@ class Settings(BaseSettings):
         default=50, ge=0, description="`poller run` uses fleet mode above this many connections."
     )
     fleet_tick_seconds: float = Field(
-        default=5.0, gt=0, description="How often fleet mode looks for due connections."
+        default=1.0,
+        gt=0,
+        description="How often a fleet worker claims due connections (one SQL statement).",
     )
     fleet_concurrency: int = Field(
         default=64, ge=1, description="Connections polled at once in fleet mode."
+    )
+    fleet_capacity: int = Field(
+        default=128,
+        ge=1,
+        description="Most connections one fleet worker holds claimed (polling or waiting for "
+        "one of its `fleet_concurrency` slots); each tick claims up to what is free, so a "
+        "worker that falls behind leaves due connections to the others.",
+    )
+    fleet_relist_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="How often a fleet worker reads every connection block again, to see "
+        "edits made outside `poller` (the Prefect UI); `poller add`/`edit` reach the workers "
+        "at the connection's next claim.",
+    )
+    fleet_manual_runs: bool = Field(
+        default=True,
+        description="`poller run --fleet` also serves each connection's deployment, for manual "
+        "runs from the UI or `prefect deployment run`.",
+    )
+    deploy_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Per-connection deployments applied at once; a Prefect server on SQLite "
+        "answers 503 to more than a few, one on PostgreSQL takes 16.",
     )
     connections_refresh_seconds: float = Field(
         default=30.0,

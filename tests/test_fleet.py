@@ -1,51 +1,27 @@
-"""Fleet mode without Prefect: who is due, and one tenant's trouble stays its own."""
+"""A fleet worker without Prefect: it claims what is due, polls it, and one tenant's trouble
+stays its own."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 
 from poller.crypto import SecretBox
-from poller.fleet import Fleet, due_connections
-from poller.poll import run_cycle
+from poller.fleet import Fleet
+from poller.poll import ConnectionPoller, PollReport, run_cycle
 from poller.runtime import default_store
-from poller.state.models import ConnectionState
 from tests.conftest import BEFORE_SEED, make_config, running_odoo
-
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-def state(name: str, last: datetime | None) -> ConnectionState:
-    return ConnectionState(
-        name=name, created_at=NOW, cursor="2026-11-28 00:00:00", last_poll_at=last
-    )
+from tests.support.blocks import define, listing
 
 
-def test_due_connections_are_the_overdue_ones_most_overdue_first(
-    poller_settings, odoo, stockmaster
-) -> None:
-    configs = {
-        name: make_config(poller_settings, odoo, stockmaster, name=name).model_copy(
-            update={"poll_interval_seconds": 60}
-        )
-        for name in ("fresh", "late", "later", "never", "busy", "off")
-    }
-    configs["off"] = configs["off"].model_copy(update={"enabled": False})
-    states = {
-        "fresh": state("fresh", NOW - timedelta(seconds=30)),
-        "late": state("late", NOW - timedelta(seconds=70)),
-        "later": state("later", NOW - timedelta(seconds=200)),
-        "busy": state("busy", NOW - timedelta(seconds=500)),
-        "off": state("off", NOW - timedelta(seconds=500)),
-    }
-    assert due_connections(configs, states, NOW, busy={"busy"}) == ["later", "late", "never"]
+def fleet_for(settings) -> Fleet:
+    return Fleet(settings, default_store(), SecretBox(settings.encryption_key))
 
 
 async def test_a_slow_or_broken_tenant_does_not_hold_back_the_others(
-    poller_settings, odoo, stockmaster, monkeypatch
+    poller_settings, odoo, stockmaster
 ) -> None:
     store = default_store()
-    fleet = Fleet(poller_settings, store, SecretBox(poller_settings.encryption_key))
+    fleet = fleet_for(poller_settings)
     with running_odoo() as slow_odoo:
         slow_odoo.sim.latency_seconds = 0.4
         configs = [
@@ -57,53 +33,68 @@ async def test_a_slow_or_broken_tenant_does_not_hold_back_the_others(
         ]
         for config in configs:
             store.ensure_connection(config.name, since=BEFORE_SEED)
-        await fleet.update(configs)
+        define(fleet, *configs)
         finished: dict[str, float] = {}
         started = time.monotonic()
 
         async def poll_one(poller):
-            report = await run_cycle(poller, poller)
+            report = await run_cycle(poller, poller, owner=fleet.owner)
             finished[poller.config.name] = time.monotonic() - started
             return report
 
-        reports = {r.connection: r for r in await fleet.poll(fleet.due(), poll_one)}
+        claimed = await fleet.claim()
+        assert sorted(claimed) == ["broken", "quick", "slow"]
+        reports = {r.connection: r for r in await fleet.poll(claimed, poll_one)}
+        assert await fleet.claim() == []  # all just polled: nothing due before their interval
         await fleet.aclose()
     assert reports["quick"].status == "ok" and reports["quick"].queued == 8
     assert reports["slow"].status == "ok"
     assert reports["broken"].status == "failed" and "refused" in reports["broken"].error
     assert finished["quick"] < finished["slow"] / 3  # the quick one did not wait
-    assert fleet.busy == set()
-    assert fleet.due() == []  # all just polled: nothing due before their interval
+    assert fleet.held == {}
+    states = {state.name: state for state in store.connections()}
+    assert all(state.lease_owner is None for state in states.values())
+    logs = store.sync_logs()
+    assert {log.worker for log in logs} == {poller_settings.worker_name}
 
 
 async def test_an_empty_poll_is_one_odoo_call_and_a_few_statements(
-    poller_settings, odoo, stockmaster
+    poller_settings, odoo, stockmaster, monkeypatch
 ) -> None:
     """The cost fleet mode rests on: once a tenant's session is known, a poll that finds
     nothing asks Odoo one thing and touches the database a handful of times."""
     from sqlalchemy import event
 
     store = default_store()
-    fleet = Fleet(poller_settings, store, SecretBox(poller_settings.encryption_key))
-    config = make_config(poller_settings, odoo, stockmaster)
+    fleet = fleet_for(poller_settings)
+    config = make_config(poller_settings, odoo, stockmaster).model_copy(
+        update={"poll_interval_seconds": 5}
+    )
     store.ensure_connection(config.name, since=BEFORE_SEED)
-    await fleet.update([config])
+    define(fleet, config)
 
     async def cycle(poller):
-        return await run_cycle(poller, poller)
+        return await run_cycle(poller, poller, owner=fleet.owner)
 
-    (first,) = await fleet.poll([config.name], cycle)  # delivers the seeded shop
+    (first,) = await fleet.poll(await fleet.claim(), cycle)  # delivers the seeded shop
     assert first.sent.delivered == 8
+    later = store.clock()
+    from datetime import timedelta
+
+    monkeypatch.setattr(store, "clock", lambda: later + timedelta(seconds=6))
     statements: list[str] = []
     event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     odoo.sim.reset_calls()
-    (empty,) = await fleet.poll([config.name], cycle)
+    claimed = await fleet.claim()
+    assert claimed == [config.name] and len(statements) == 1  # one statement claims
+    (empty,) = await fleet.poll(claimed, cycle)
     await fleet.aclose()
     assert (empty.status, empty.queued, empty.sent.delivered) == ("ok", 0, 0)
     assert [(c.model, c.odoo_method) for c in odoo.sim.calls] == [("sale.order", "search_read")]
-    # the breaker, the lease claimed, the state read, the versions already queued (the scan
-    # re-reads a 10-minute overlap), the due retries, the lease released, the sync-log row
-    assert len(statements) == 7, statements
+    # the claim; then the breaker, the lease checked, the state read, the versions already
+    # queued (the scan re-reads a 10-minute overlap), the due retries, the lease released,
+    # the sync-log row
+    assert len(statements) == 8, statements
     assert not any(s.lstrip().upper().startswith("INSERT INTO DELIVER") for s in statements)
 
 
@@ -111,14 +102,76 @@ async def test_an_edit_reaches_a_connection_that_was_busy_when_it_came(
     poller_settings, odoo, stockmaster
 ) -> None:
     store = default_store()
-    fleet = Fleet(poller_settings, store, SecretBox(poller_settings.encryption_key))
+    fleet = fleet_for(poller_settings)
     config = make_config(poller_settings, odoo, stockmaster)
     edited = config.model_copy(update={"poll_interval_seconds": 300})
-    await fleet.update([config])
-    fleet.busy.add(config.name)
-    await fleet.update([edited])
-    assert fleet.pollers[config.name].config == config  # never swapped mid-poll
-    fleet.busy.clear()
-    await fleet.update([edited])  # the next refresh, with nothing changed since
-    assert fleet.pollers[config.name].config == edited
+    define(fleet, config)
+    assert await fleet.claim() == [config.name]
+    seen: list[ConnectionPoller] = []
+
+    async def edit_while_polling(poller: ConnectionPoller) -> PollReport:
+        define(fleet, edited)  # arrives while the claim is being polled
+        seen.append(poller)
+        return PollReport(connection=poller.config.name)
+
+    await fleet.poll([config.name], edit_while_polling)
+    assert seen[0].config == config  # never swapped under a running poll
+    assert store.find_connection(config.name).poll_interval_seconds == 300
+    assert await fleet.claim() == [config.name]  # the edit made it due again at once
+    await fleet.poll([config.name], edit_while_polling)
+    assert seen[1].config == edited and seen[1] is not seen[0]
+    await fleet.aclose()
+
+
+async def test_a_deleted_or_disabled_connection_is_not_claimed(
+    poller_settings, odoo, stockmaster
+) -> None:
+    store = default_store()
+    fleet = fleet_for(poller_settings)
+    kept, deleted, disabled = (
+        make_config(poller_settings, odoo, stockmaster, name=name)
+        for name in ("kept", "deleted", "disabled")
+    )
+    define(fleet, kept, deleted, disabled.model_copy(update={"enabled": False}))
+    assert sorted(await fleet.claim()) == ["deleted", "kept"]
+    fleet.settle(["deleted", "kept"])
+    define(fleet, kept)  # `deleted`'s block is gone
+    assert await fleet.claim() == ["kept"]
+    states = {state.name: state for state in store.connections()}
+    assert not states["deleted"].enabled and not states["disabled"].enabled
+    await fleet.aclose()
+
+
+async def test_a_claim_reads_its_block_again_only_after_poller_saved_it(
+    poller_settings, odoo, stockmaster
+) -> None:
+    store = default_store()
+    config = make_config(poller_settings, odoo, stockmaster)
+    edited = config.model_copy(update={"database": "renamed"})
+    blocks = {config.name: listing(config)[0]}
+    reads: list[str] = []
+
+    async def load_one(name: str):
+        reads.append(name)
+        return blocks.get(name)
+
+    fleet = Fleet(
+        poller_settings, store, SecretBox(poller_settings.encryption_key), load_one=load_one
+    )
+    fleet.take(fleet.definitions.diff(blocks.values()))
+    assert await fleet.claim() == [config.name] and reads == []  # the stamps agree
+    fleet.settle([config.name])
+
+    blocks[config.name] = listing(edited)[0]  # `poller edit`: the block, then the stamp
+    store.forget_definition(config.name)
+    assert await fleet.claim() == [config.name] and reads == [config.name]
+    assert fleet.definitions.configs[config.name] == edited
+    fleet.settle([config.name])
+    assert await fleet.claim() == [config.name] and reads == [config.name]  # read once
+
+    fleet.settle([config.name])
+    del blocks[config.name]  # `poller delete`
+    store.forget_definition(config.name)
+    assert await fleet.claim() == []
+    assert not store.find_connection(config.name).enabled
     await fleet.aclose()

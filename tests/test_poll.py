@@ -140,3 +140,29 @@ async def test_410_gone_stops_deliveries_and_says_so(poller_settings, odoo, stoc
     assert again.queued == 1 and again.sent.gone
     waiting = store.deliveries(statuses=["pending", "retrying"])
     assert len(waiting) == 9  # kept until the endpoint is fixed, nothing dead-lettered
+
+
+def test_next_slot_keeps_a_fixed_grid() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from poller.poll import next_slot
+
+    slot = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    minute = timedelta(seconds=60)
+    at = lambda seconds: slot + timedelta(seconds=seconds)  # noqa: E731
+    assert next_slot(slot, minute, at(0)) == at(60)
+    assert next_slot(slot, minute, at(4.5)) == at(60)  # a late start does not drift
+    assert next_slot(slot, minute, at(150)) == at(180)  # missed slots are skipped
+    assert next_slot(None, minute, at(7)) == at(60)  # joins the grid of phase 0
+    assert next_slot(None, minute, at(7), phase=0.25) == at(15)
+    assert next_slot(None, minute, at(15), phase=0.25) == at(75)  # strictly after the start
+    assert next_slot(slot, minute, at(-5), phase=0.5) == at(30)  # polled early: re-joins
+
+
+def test_spread_phases_leave_no_crowded_second() -> None:
+    from collections import Counter
+
+    from poller.poll import spread_phase
+
+    seconds = Counter(int(spread_phase(cid) * 60) for cid in range(1, 3001))
+    assert len(seconds) == 60 and max(seconds.values()) <= 53  # 50 a second when even

@@ -28,6 +28,7 @@ CONNECTION_COLUMNS = (
     "breaker",
     "cursor",
     "last_poll",
+    "lease",
     "queued",
     "dead",
 )
@@ -204,6 +205,7 @@ def _connection_rows(configs: list[Any], store: Any) -> list[dict[str, Any]]:
                 "last_poll": f"{state.last_poll_at:%Y-%m-%d %H:%M:%S}Z"
                 if state and state.last_poll_at
                 else None,
+                "lease": _lease(state, store.clock()),
                 "queued": sum(counts.get((cid, s), 0) for s in ("pending", "retrying"))
                 if cid
                 else 0,
@@ -211,6 +213,16 @@ def _connection_rows(configs: list[Any], store: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _lease(state: Any, now: datetime) -> str | None:
+    """Who holds the connection right now (the worker polling it), and until when."""
+    if state is None or not state.lease_owner or state.lease_expires_at is None:
+        return None
+    if state.lease_expires_at <= now:
+        return None
+    worker = state.lease_owner.split("#")[0]
+    return f"{worker} until {state.lease_expires_at:%H:%M:%S}Z"
 
 
 @app.command("reset-circuit")
@@ -278,6 +290,7 @@ def edit(
         raise ConfigError("nothing to change", hint="See `poller edit --help`")
     updated, notes = apply_edit(config, changes, secrets, secret_box_from_env(), store)
     run(_save_and_deploy(updated))
+    store.forget_definition(updated.name)  # after the save: fleet workers read it again
     console.print(f"Updated connection '{updated.name}'.")
     for note in notes:
         console.print(f"  {note}")

@@ -21,6 +21,7 @@ COLUMNS = (
     "quarantined",
     "calls",
     "error",
+    "worker",
     "flow_run",
 )
 
@@ -53,6 +54,7 @@ def logs(
             "quarantined": log.quarantined,
             "calls": log.odoo_calls,
             "error": log.error,
+            "worker": log.worker,
             "flow_run": log.flow_run_id,
         }
         for log in store.sync_logs(connection_id, limit=limit)

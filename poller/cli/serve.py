@@ -63,8 +63,13 @@ def run_command(
             fleet = run(enabled_count()) > settings.fleet_threshold
         if fleet:
             from deployments.fleet import run_fleet
+            from deployments.stopping import run_until_signalled
 
-            run(run_fleet(console, settings))
+            run_until_signalled(
+                lambda stop: run_fleet(
+                    console, settings, stop, manual_runs=settings.fleet_manual_runs
+                )
+            )
         else:
             run(run_server(console))
     finally:
