@@ -18,8 +18,13 @@ from poller.sim.server import free_port
 
 
 class LocalPrefectServer:
-    def __init__(self, home: Path, port: int | None = None) -> None:
+    def __init__(
+        self, home: Path, port: int | None = None, database_url: str | None = None
+    ) -> None:
+        """`database_url`: Prefect's own database (`postgresql+asyncpg://…` for a server
+        that several fleet workers share); default SQLite under `home`."""
         self.home = home.resolve()
+        self.database_url = database_url
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = self.home / "server.log"
@@ -34,7 +39,7 @@ class LocalPrefectServer:
 
     def start(self, timeout: float = 90.0) -> LocalPrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
-        database = f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
+        database = self.database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
         env = {
             **os.environ,
             "PREFECT_HOME": str(self.home),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from prefect.runner import Runner
@@ -20,12 +20,15 @@ from deployments.connections import deployment_name, to_deployment
 from poller.blocks import all_connections
 from poller.connections import ConnectionConfig
 from poller.errors import one_line
+from poller.fleet import Definitions, block_changes
 from poller.settings import get_settings
+
+APPLY_CONCURRENCY = 4
 
 
 class ConnectionServer:
     """Serves the connections' deployments; `scheduled=False` (fleet mode) keeps them for
-    manual runs only, and `on_configs` hears of every refreshed connection list."""
+    manual runs only. Only blocks that changed since the last refresh are parsed."""
 
     def __init__(
         self,
@@ -34,35 +37,48 @@ class ConnectionServer:
         refresh_seconds: float = 30.0,
         grace_seconds: float = 60.0,
         scheduled: bool = True,
-        on_configs: Callable[[list[ConnectionConfig]], Awaitable[None]] | None = None,
+        apply_concurrency: int = APPLY_CONCURRENCY,
     ) -> None:
         self.console = console
         self.refresh_seconds = refresh_seconds
         self.grace_seconds = grace_seconds
         self.scheduled = scheduled
-        self.on_configs = on_configs
         self.runner = Runner(name="odoo-order-poller", pause_on_shutdown=False, limit=None)
+        self.definitions = Definitions()
         self.served: dict[str, ConnectionConfig] = {}
-        # A few at a time: a Prefect server on SQLite answers 503 under a burst of applies.
-        self._apply_gate = asyncio.Semaphore(4)
+        # A few at a time by default: a Prefect server on SQLite answers 503 under a burst of
+        # applies; one on PostgreSQL takes more (POLLER_DEPLOY_CONCURRENCY).
+        self._apply_gate = asyncio.Semaphore(apply_concurrency)
+        self._applying: set[asyncio.Task[None]] = set()
+        self._unapplied: dict[str, ConnectionConfig] = {}
 
-    async def refresh(self, configs: list[ConnectionConfig] | None = None) -> None:
-        """Serve what was added or changed (in `configs` when the caller just read them).
-        A Prefect API that cannot keep up (a server on SQLite answers 503 while busy) delays
-        a deployment to the next refresh; it never stops the process, nor the polls of the
-        connections already served."""
-        if configs is None:
-            try:
-                configs = await asyncio.to_thread(_read_connections)
-            except Exception as exc:  # the API is down or busy: keep serving what we have
-                self._warn(f"could not read the connections from Prefect: {one_line(exc)}")
-                return
-        if self.on_configs is not None:
-            await self.on_configs(configs)
-        changed = [c for c in configs if c.enabled and self.served.get(c.name) != c]
+    async def refresh(self) -> None:
+        """Serve what was added or changed. A Prefect API that cannot keep up (a server on
+        SQLite answers 503 while busy) delays a deployment to the next refresh; it never
+        stops the process, nor the polls of the connections already served."""
+        try:
+            changes = await block_changes(self.definitions)
+        except Exception as exc:  # the API is down or busy: keep serving what we have
+            self._warn(f"could not read the connections from Prefect: {one_line(exc)}")
+            return
+        self.definitions.apply(changes)
+        for name, why in changes.broken.items():
+            self._warn(f"connection '{name}' is not served: its block does not validate: {why}")
+        await self.apply([config for _stamp, config in changes.changed.values()])
+
+    async def apply(self, configs: list[ConnectionConfig]) -> None:
+        """Serve the enabled `configs` not yet served as they are now, and any that failed
+        to apply before."""
+        wanted = {**self._unapplied, **{c.name: c for c in configs}}
+        changed = [c for c in wanted.values() if c.enabled and self.served.get(c.name) != c]
         outcomes = await asyncio.gather(
             *(self._serve(config) for config in changed), return_exceptions=True
         )
+        self._unapplied = {
+            config.name: config
+            for config, outcome in zip(changed, outcomes, strict=True)
+            if isinstance(outcome, Exception)
+        }
         failures = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
         if failures:
             self._warn(
@@ -73,6 +89,16 @@ class ConnectionServer:
             self.console.print(
                 f"{len(self.served)} per-connection deployments ready for manual runs."
             )
+
+    def apply_soon(self, configs: list[ConnectionConfig]) -> None:
+        """`apply` in the background (a stop cancels it)."""
+        task = asyncio.create_task(self.apply(configs))
+        self._applying.add(task)
+        task.add_done_callback(self._applying.discard)
+
+    def start(self, stop: asyncio.Event) -> asyncio.Task[None]:
+        """Serve the deployments handed to `apply` until `stop`, in the background."""
+        return asyncio.create_task(self.serve(stop, refresh=False))
 
     def _warn(self, message: str) -> None:
         self.console.print(
@@ -92,17 +118,19 @@ class ConnectionServer:
                 f"{verb} {deployment_name(config.name)} every {config.poll_interval_seconds}s"
             )
 
-    async def serve(
-        self, stop: asyncio.Event, configs: list[ConnectionConfig] | None = None
-    ) -> None:
-        """Refresh until `stop`; the first refresh uses `configs` when given."""
+    async def serve(self, stop: asyncio.Event, *, refresh: bool = True) -> None:
+        """Run the deployments' runs until `stop`, refreshing the connections when `refresh`
+        (fleet mode hands them to `apply` itself)."""
         runner_task = asyncio.create_task(self.runner.start())
         try:
+            if not refresh:
+                await stop.wait()
+                return
             first = True
             while not stop.is_set():
                 # Interruptible: applying thousands of deployments takes minutes, and a
                 # SIGTERM must not wait for them.
-                if not await _unless_stopped(self.refresh(configs if first else None), stop):
+                if not await _unless_stopped(self.refresh(), stop):
                     break
                 if first and not self.served:
                     self.console.print(
@@ -117,6 +145,8 @@ class ConnectionServer:
 
     async def shutdown(self, runner_task: asyncio.Task[Any]) -> None:
         self.runner.stopping = True  # no new runs from here on
+        for applying in list(self._applying):
+            applying.cancel()
         in_flight = _in_flight(self.runner)
         if in_flight:
             self.console.print(
@@ -132,12 +162,6 @@ class ConnectionServer:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await runner_task
         self.console.print("Stopped; schedules are left as they are.")
-
-
-def _read_connections() -> list[ConnectionConfig]:
-    """Every connection, read on a thread of its own: parsing thousands of block documents
-    takes seconds of CPU, which on the event loop would stall fleet mode's ticks."""
-    return asyncio.run(all_connections())
 
 
 async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
@@ -169,8 +193,13 @@ def stop_on_signals() -> asyncio.Event:
 
 
 async def run_server(console: Console) -> None:
-    refresh = get_settings().connections_refresh_seconds
-    await ConnectionServer(console, refresh_seconds=refresh).serve(stop_on_signals())
+    settings = get_settings()
+    server = ConnectionServer(
+        console,
+        refresh_seconds=settings.connections_refresh_seconds,
+        apply_concurrency=settings.deploy_concurrency,
+    )
+    await server.serve(stop_on_signals())
 
 
 async def enabled_count() -> int:

@@ -1,4 +1,9 @@
-"""The `poll-fleet` flow: one flow run polls a batch of due connections (fleet mode).
+"""The `fleet-worker` flow: a long flow run that is itself a fleet worker, whether started by
+`poller run --fleet` in its own process or by `prefect worker start --pool poller`.
+
+Why one long run and not one per tick: a flow run costs about 350 ms of CPU on the worker
+and load on the Prefect server; a run per tick per worker would spend the machine on
+bookkeeping rather than polls.
 
 A connection whose first page holds nothing new and with no retry due costs no task run;
 once a poll finds work, its remaining steps run as task runs named after the connection,
@@ -7,16 +12,23 @@ and it gets its own artifact and events, as with `poll_connection`.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from prefect.context import get_run_context
+from prefect.context import FlowRunContext, get_run_context
+from rich.text import Text
 
 from flows.poll_connection import TaskSteps
 from flows.publish import publish_report
+from poller.blocks import load_block_listing
+from poller.crypto import SecretBox
 from poller.cursor import ScanPosition
-from poller.fleet import Fleet
+from poller.fleet import DefinitionChanges, Fleet, block_changes
+from poller.fleet_loop import FleetLoop, Say
 from poller.odoo.client import OdooSession
 from poller.odoo.reader import OdooBundle
 from poller.poll import (
@@ -28,14 +40,8 @@ from poller.poll import (
     SendReport,
     run_cycle,
 )
-
-_fleet: Fleet | None = None
-
-
-def use_fleet(fleet: Fleet | None) -> None:
-    """The in-process fleet the flow polls (its pollers hold HTTP clients between ticks)."""
-    global _fleet
-    _fleet = fleet
+from poller.runtime import default_store
+from poller.settings import get_settings
 
 
 class LazySteps:
@@ -85,23 +91,20 @@ class LazySteps:
         return self.tasks is not None
 
 
-@flow(name="poll-fleet", flow_run_name="fleet: {connections_count} due", log_prints=False)
-async def poll_fleet(connections: list[str], connections_count: int = 0) -> dict[str, Any]:
-    """Poll every named connection of the in-process fleet once."""
-    if _fleet is None:
-        raise RuntimeError("poll-fleet runs inside `poller run --fleet`")
-    flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+async def poll_claimed(fleet: Fleet, names: list[str], flow_run_id: str) -> dict[str, int]:
+    """Poll the claimed `names`; a poll that found work or failed gets its artifact and
+    events, and the batch one table."""
     worked: list[PollReport] = []
 
     async def poll_one(poller: ConnectionPoller) -> PollReport:
         steps = LazySteps(poller)
-        report = await run_cycle(poller, steps, flow_run_id=flow_run_id)
+        report = await run_cycle(poller, steps, flow_run_id=flow_run_id, owner=fleet.owner)
         if steps.found_work or report.status != "ok":
             worked.append(report)
             await publish_report(report)
         return report
 
-    reports = await _fleet.poll(connections, poll_one)
+    reports = await fleet.poll(names, poll_one)
     counts = {
         status: sum(r.status == status for r in reports) for status in ("ok", "failed", "skipped")
     }
@@ -109,7 +112,68 @@ async def poll_fleet(connections: list[str], connections_count: int = 0) -> dict
         await acreate_table_artifact(
             key="poll-fleet",
             table=[{"connection": r.connection, "result": r.summary()} for r in worked],
-            description=f"{len(reports)} connections polled: {counts}",
+            description=f"{len(reports)} connections polled by {fleet.worker}: {counts}",
         )
-    get_run_logger().info("%d connections polled: %s", len(reports), counts)
+    get_run_logger().info("%s polled %d connections: %s", fleet.worker, len(reports), counts)
     return counts
+
+
+def _flow_run_id() -> str:
+    context = get_run_context()
+    if not isinstance(context, FlowRunContext) or context.flow_run is None:
+        raise RuntimeError("not inside a flow run")
+    return str(context.flow_run.id)
+
+
+@dataclasses.dataclass
+class InProcess:
+    """What `poller run --fleet` hands the fleet-worker flow it runs in its own process: its
+    stop event, its console and the hook that serves changed connections for manual runs."""
+
+    stop: asyncio.Event
+    say: Say
+    on_changes: Callable[[DefinitionChanges], Awaitable[None]] | None = None
+
+
+_in_process: InProcess | None = None
+
+
+def run_in_process(hooks: InProcess | None) -> None:
+    global _in_process
+    _in_process = hooks
+
+
+@flow(name="fleet-worker", flow_run_name="fleet worker", log_prints=False)
+async def fleet_worker(duration_seconds: float = 3600.0) -> dict[str, Any]:
+    """A fleet worker for `duration_seconds` (0: until stopped): claims due connections every
+    tick and polls them inside this flow run. `poller run --fleet` runs one for the life of
+    its process; `prefect worker start --pool poller` runs the `fleet` deployment's, as many
+    at once as its schedule overlaps them. They all share the database's claims."""
+    settings = get_settings()
+    fleet = Fleet(
+        settings,
+        default_store(settings),
+        SecretBox(settings.encryption_key),
+        load_one=load_block_listing,
+    )
+    logger = get_run_logger()
+    hooks = _in_process or InProcess(
+        stop=asyncio.Event(), say=lambda message: logger.info("%s", Text.from_markup(message).plain)
+    )
+    flow_run_id = _flow_run_id()
+    loop = FleetLoop(
+        fleet,
+        lambda names: poll_claimed(fleet, names, flow_run_id),
+        block_changes,
+        say=hooks.say,
+        on_changes=hooks.on_changes,
+    )
+    hooks.say(
+        f"Fleet worker {fleet.worker}: a tick every {settings.fleet_tick_seconds:g}s, up to "
+        f"{settings.fleet_capacity} claimed and {settings.fleet_concurrency} polled at once."
+    )
+    try:
+        stats = await loop.run(hooks.stop, duration_seconds or None)
+    finally:
+        await fleet.aclose()
+    return {"worker": fleet.worker, **dataclasses.asdict(stats)}

@@ -60,6 +60,7 @@ def poll_events(report: PollReport) -> list[tuple[str, dict[str, Any]]]:
                 "dead_lettered": report.sent.dead + report.retried.dead,
                 "quarantined": len(report.quarantined),
                 "error": report.error or report.reason,
+                "worker": report.worker,
             },
         )
     ]
@@ -71,11 +72,14 @@ def poll_events(report: PollReport) -> list[tuple[str, dict[str, Any]]]:
                 {
                     "count": len(delivered),
                     "orders": delivered[:MOST_NAMES_IN_AN_EVENT],
+                    "worker": report.worker,
                 },
             )
         )
     for dead in report.sent.dead_orders + report.retried.dead_orders:
         events.append(("poller.delivery.dead_lettered", {"delivery": dead}))
     if report.circuit:
-        events.append((f"poller.circuit.{report.circuit}", {"error": report.error}))
+        events.append(
+            (f"poller.circuit.{report.circuit}", {"error": report.error, "worker": report.worker})
+        )
     return events

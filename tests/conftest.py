@@ -62,6 +62,23 @@ def pg_schema_url() -> Iterator[tuple[str, str]]:
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh database in the real PostgreSQL (for a Prefect server of its own); its
+    `postgresql+asyncpg://` URL."""
+    from sqlalchemy.engine import make_url
+
+    name = f"prefect_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+asyncpg", database=name, query={})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
     """A real Prefect server (SQLite in a temporary folder) for the whole session."""

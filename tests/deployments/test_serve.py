@@ -11,7 +11,9 @@ from rich.console import Console
 
 from deployments import serve
 from deployments.serve import ConnectionServer
+from poller import blocks
 from tests.conftest import make_config
+from tests.support.blocks import listing
 
 
 @pytest.fixture
@@ -40,10 +42,7 @@ async def test_a_busy_api_delays_one_deployment_to_the_next_refresh(
     connection_server, output, applied, busy = server
     configs = [make_config(poller_settings, odoo, stockmaster, name=n) for n in ("a", "b", "c")]
 
-    async def all_connections():
-        return configs
-
-    monkeypatch.setattr(serve, "all_connections", all_connections)
+    monkeypatch.setattr(blocks, "list_connection_blocks_blocking", lambda: listing(*configs))
     busy.add("b")
     await connection_server.refresh()
     assert sorted(applied) == ["a", "c"] and set(connection_server.served) == {"a", "c"}
@@ -54,15 +53,17 @@ async def test_a_busy_api_delays_one_deployment_to_the_next_refresh(
     busy.clear()
     await connection_server.refresh()
     assert sorted(applied) == ["a", "b", "c"]  # only the one that failed is applied again
+    await connection_server.refresh()
+    assert sorted(applied) == ["a", "b", "c"]  # nothing changed: nothing parsed or applied
 
 
 async def test_an_unreachable_api_keeps_what_is_served(server, monkeypatch) -> None:
     connection_server, output, applied, _busy = server
 
-    async def unreachable():
+    def unreachable():
         raise ConnectionError("All connection attempts failed")
 
-    monkeypatch.setattr(serve, "all_connections", unreachable)
+    monkeypatch.setattr(blocks, "list_connection_blocks_blocking", unreachable)
     await connection_server.refresh()
     assert applied == []
     assert (
@@ -78,13 +79,10 @@ async def test_a_stop_does_not_wait_for_deployments_being_applied(
     connection_server, output, applied, _busy = server
     configs = [make_config(poller_settings, odoo, stockmaster, name=n) for n in ("a", "b")]
 
-    async def all_connections():
-        return configs
-
     async def never_applied(config, scheduled=True):
         await asyncio.Event().wait()
 
-    monkeypatch.setattr(serve, "all_connections", all_connections)
+    monkeypatch.setattr(blocks, "list_connection_blocks_blocking", lambda: listing(*configs))
     monkeypatch.setattr(serve, "to_deployment", never_applied)
     monkeypatch.setattr(connection_server.runner, "start", lambda: asyncio.sleep(3600))
     stop = asyncio.Event()

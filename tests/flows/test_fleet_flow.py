@@ -1,5 +1,6 @@
-"""The poll-fleet flow: one flow run for every due connection; an empty poll costs no task
-run, a poll with work gets named task runs, its artifact and events."""
+"""The fleet-worker flow: one long flow run claims and polls due connections every tick; an
+empty poll costs no task run, a poll with work gets named task runs, its artifact and
+events."""
 
 from __future__ import annotations
 
@@ -7,35 +8,35 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-from flows.fleet import poll_fleet, use_fleet
-from poller.crypto import SecretBox
-from poller.fleet import Fleet
-from poller.runtime import default_store
+from flows.fleet import fleet_worker
+from poller.blocks import save_connections
+from poller.runtime import default_store, store_for
+from poller.settings import get_settings
 from tests.conftest import BEFORE_SEED, make_config
 
 pytestmark = pytest.mark.slow
 
 
-async def test_one_flow_run_polls_the_fleet_and_only_work_costs_task_runs(
-    prefect_api, poller_settings, odoo, stockmaster
+async def test_one_flow_run_claims_and_polls_and_only_work_costs_task_runs(
+    prefect_api, poller_settings, odoo, stockmaster, monkeypatch
 ) -> None:
-    store = default_store()
-    fleet = Fleet(poller_settings, store, SecretBox(poller_settings.encryption_key))
+    monkeypatch.setenv("POLLER_FLEET_TICK_SECONDS", "0.2")
+    monkeypatch.setenv("POLLER_WORKER_NAME", "flow-test")
+    get_settings.cache_clear()
+    store_for.cache_clear()
     busy = make_config(poller_settings, odoo, stockmaster, name="busy")
     idle = make_config(poller_settings, odoo, stockmaster, name="idle")
+    await save_connections([busy, idle])
+    store = default_store()
     store.ensure_connection("busy", since=BEFORE_SEED)
     store.ensure_connection("idle")  # added now: the seeded orders are older
-    await fleet.update([busy, idle])
-    use_fleet(fleet)
-    try:
-        state = await poll_fleet(fleet.due(), connections_count=2, return_state=True)
-    finally:
-        use_fleet(None)
-        await fleet.aclose()
-    assert state.is_completed()
-    assert await state.result() == {"ok": 2, "failed": 0, "skipped": 0}
-    assert len(stockmaster.receiver.unique()) == 8
 
+    state = await fleet_worker(duration_seconds=4, return_state=True)
+
+    assert state.is_completed()
+    result = await state.result()
+    assert result["worker"] == "flow-test" and result["claimed"] >= 2
+    assert len(stockmaster.receiver.unique()) == 8
     async with get_client() as client:
         flow_run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
         task_runs = await client.read_task_runs(flow_run_filter=flow_run_filter)
@@ -45,7 +46,10 @@ async def test_one_flow_run_polls_the_fleet_and_only_work_costs_task_runs(
     assert {"batch_fetch[busy]", "map[busy]", "send[busy]"} <= names  # the first scan was free
     keys = {artifact.key for artifact in artifacts}
     assert {"poll-busy", "poll-fleet"} <= keys and "poll-idle" not in keys
-    logs = {log.connection_id: log for log in store.sync_logs()}
-    ids = {state.name: state.id for state in store.connections()}
-    assert logs[ids["idle"]].status == "ok" and logs[ids["idle"]].queued == 0
-    assert logs[ids["busy"]].flow_run_id == str(state.state_details.flow_run_id)
+    ids = {row.name: row.id for row in store.connections()}
+    logs = store.sync_logs()
+    assert {log.connection_id for log in logs} == set(ids.values())
+    assert all(log.status == "ok" and log.worker == "flow-test" for log in logs)
+    busy_logs = [log for log in logs if log.connection_id == ids["busy"]]
+    assert str(state.state_details.flow_run_id) in {log.flow_run_id for log in busy_logs}
+    assert all(row.lease_owner is None and row.next_poll_at for row in store.connections())
