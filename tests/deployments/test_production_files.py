@@ -19,15 +19,20 @@ def load_yaml(name: str) -> dict:
     return yaml.safe_load((ROOT / name).read_text())
 
 
-def test_prefect_yaml_deploys_the_poll_flow_with_only_the_connection_name() -> None:
-    config = load_yaml("prefect.yaml")
-    assert config["deployments"]
-    for deployment in config["deployments"]:
-        flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
-        assert flow.name == "poll-connection"
-        assert set(deployment["parameters"]) == {"connection"}
-        assert deployment["concurrency_limit"]["limit"] == 1
+def test_prefect_yaml_deploys_overlapping_fleet_workers_and_a_manual_poll() -> None:
+    deployments = {d["name"]: d for d in load_yaml("prefect.yaml")["deployments"]}
+    assert set(deployments) == {"fleet", "manual"}
+    for deployment in deployments.values():
         assert deployment["work_pool"]["name"] == "poller"
+    fleet, manual = deployments["fleet"], deployments["manual"]
+    assert load_flow_from_entrypoint(str(ROOT / fleet["entrypoint"])).name == "fleet-worker"
+    assert set(fleet["parameters"]) == {"duration_seconds"}
+    (schedule,) = fleet["schedules"]
+    # runs overlap, so a machine lost costs at most one interval until the next run starts
+    assert fleet["parameters"]["duration_seconds"] >= 2 * schedule["interval"]
+    assert load_flow_from_entrypoint(str(ROOT / manual["entrypoint"])).name == "poll-connection"
+    # one deployment for every connection: a limit would make them queue behind each other
+    assert "concurrency_limit" not in manual and "schedules" not in manual
 
 
 def test_dockerfile_copies_existing_paths_and_serves_the_connections() -> None:
