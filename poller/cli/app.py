@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from poller.errors import ConfigError, PollerError
@@ -51,7 +52,12 @@ def print_rows(title: str, rows: list[dict[str, Any]], columns: Sequence[str]) -
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
         table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)
+    else:  # piped or captured: whole words at the table's own width, never `interv`/`al`
+        unbounded = console.options.update_width(10_000)
+        width = max(console.width, Measurement.get(console, unbounded, table).maximum)
+        Console(width=width, file=console.file).print(table)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
