@@ -85,8 +85,10 @@ class Workbench:
         keep: bool = False,
         profile_dir: Path | None = None,
         prefect_api_url: str | None = None,
+        prefect_database_url: str | None = None,
     ) -> None:
         self.keep = keep
+        self.prefect_database_url = prefect_database_url  # None: the server's own SQLite
         self.profile_dir = profile_dir
         self.dir = Path(tempfile.mkdtemp(prefix="poller-bench-"))
         self.id = uuid.uuid4().hex[:6]  # in connection names: several runs may share a server
@@ -115,7 +117,9 @@ class Workbench:
 
             self.note("starting a local Prefect server")
             started = time.perf_counter()
-            self.server = LocalPrefectServer(self.dir / "prefect").start(timeout=180)
+            self.server = LocalPrefectServer(
+                self.dir / "prefect", database_url=self.prefect_database_url
+            ).start(timeout=180)
             self.api_url = self.server.api_url
             self.note(f"Prefect server ready in {time.perf_counter() - started:.1f}s")
         os.environ["PREFECT_API_URL"] = self.api_url

@@ -3,7 +3,8 @@ nothing costs, per tenant: CPU milliseconds (the poller's process and the Prefec
 Odoo calls and SQL statements, for
 
 - one flow run per connection (`poll_connection`, the per-connection deployments),
-- fleet mode (one `poll-fleet` flow run for every tenant; no task run for an empty poll),
+- fleet mode (every tenant polled in one flow run, as a `fleet-worker` tick does; no task run
+  for an empty poll),
 - the same fleet polls without any Prefect at all (the floor).
 
 The simulator runs in its own process; the Prefect server is local (SQLite).
@@ -67,6 +68,7 @@ async def tenants(
     bench: Workbench, sim_url: str, count: int, *, interval: int = 60, prefix: str = "tenant-"
 ) -> list[Any]:
     """`count` connections to the simulator, saved as blocks, each with its state row."""
+    from poller.blocks import save_connections
     from poller.connections import ConnectionConfig
     from poller.crypto import SecretBox
     from poller.runtime import default_store
@@ -85,60 +87,17 @@ async def tenants(
         )
         for i in range(count)
     ]
-    await save_blocks(configs)
+    await save_connections(configs)
     store = default_store()
     for config in configs:
         store.ensure_connection(config.name)  # added now: the seeded shop is older
     return configs
 
 
-async def save_blocks(configs: list[Any]) -> None:
-    """Create the connections' block documents directly, a few at a time: `Block.asave`
-    re-registers the block type on every call, which makes thousands of saves slow."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import BlockDocumentCreate
-    from prefect.exceptions import ObjectAlreadyExists, PrefectHTTPStatusError
-
-    from poller.blocks import OdooConnection
-
-    await OdooConnection.aregister_type_and_schema()
-    gate = asyncio.Semaphore(4)
-    async with get_client() as client:
-        block_type = await client.read_block_type_by_slug(OdooConnection._block_type_slug)
-        schema = await client.get_most_recent_block_schema_for_block_type(block_type.id)
-        assert schema is not None
-
-        async def save(config: Any) -> None:
-            block = OdooConnection.from_config(config)
-            document = block._to_block_document(
-                name=config.name,
-                block_schema_id=schema.id,
-                block_type_id=block_type.id,
-                include_secrets=True,
-            )
-            create = BlockDocumentCreate(
-                **document.model_dump(include={"name", "data", "block_schema_id", "block_type_id"})
-            )
-            for attempt in range(10):  # a Prefect server on SQLite answers 503 when busy
-                try:
-                    async with gate:
-                        await client.create_block_document(create, include_secrets=True)
-                    return
-                except ObjectAlreadyExists:  # an attempt answered 503 got through after all
-                    return
-                except PrefectHTTPStatusError as exc:
-                    if exc.response.status_code != 503 or attempt == 9:
-                        raise
-                    await asyncio.sleep(1 + attempt)
-
-        await asyncio.gather(*(save(config) for config in configs))
-
-
 async def run(bench: Workbench, tenant_count: int, flow_runs: int) -> dict[str, Any]:
-    from flows.fleet import poll_fleet, use_fleet
     from flows.poll_connection import poll_connection
     from poller.crypto import SecretBox
-    from poller.fleet import Fleet
+    from poller.fleet import DefinitionChanges, Fleet
     from poller.poll import run_cycle
     from poller.runtime import default_store
     from poller.settings import get_settings
@@ -148,20 +107,19 @@ async def run(bench: Workbench, tenant_count: int, flow_runs: int) -> dict[str, 
         store = default_store()
         meter = Meter(bench, sim.url, store.engine)
         fleet = Fleet(get_settings(), store, SecretBox(bench.key))
-        await fleet.update(configs)
+        fleet.take(DefinitionChanges.defining(configs))
         names = [config.name for config in configs]
+        claimed = await fleet.claim()  # later polls re-take the lease
+        assert set(names) <= set(claimed), f"claimed {sorted(claimed)}"
 
         async def direct(poller: Any) -> Any:
-            return await run_cycle(poller, poller)
+            return await run_cycle(poller, poller, owner=fleet.owner)
 
         await fleet.poll(names, direct)  # first polls detect version and fields: not measured
         results = {"no_prefect": await meter.measure(len(names), lambda: fleet.poll(names, direct))}
-        use_fleet(fleet)
-        await poll_fleet(names[:10], connections_count=10)  # warm the flow machinery
-        results["fleet"] = await meter.measure(
-            len(names), lambda: poll_fleet(names, connections_count=len(names))
-        )
-        use_fleet(None)
+        fleet_tick = one_tick_flow(fleet)
+        await fleet_tick(names[:10])  # warm the flow machinery
+        results["fleet"] = await meter.measure(len(names), lambda: fleet_tick(names))
         await fleet.aclose()
         some = names[:flow_runs]
         await poll_connection(some[0])
@@ -173,6 +131,23 @@ async def run(bench: Workbench, tenant_count: int, flow_runs: int) -> dict[str, 
         results["flow_run_per_connection"] = await meter.measure(len(some), one_run_each)
         await flush_prefect_logs()
         return results
+
+
+def one_tick_flow(fleet: Any) -> Any:
+    """One tick of a `fleet-worker` flow run as a flow of its own, so that it is measured
+    alone: every claimed tenant polled by `poll_claimed`, as the worker's loop does."""
+    from prefect import flow
+    from prefect.context import FlowRunContext
+
+    from flows.fleet import poll_claimed
+
+    @flow(name="fleet-tick")
+    async def fleet_tick(names: list[str]) -> dict[str, int]:
+        context = FlowRunContext.get()
+        run_id = str(context.flow_run.id) if context and context.flow_run else ""
+        return await poll_claimed(fleet, names, run_id)
+
+    return fleet_tick
 
 
 async def flush_prefect_logs() -> None:

@@ -113,23 +113,26 @@ def test_empty_poll_smoke(fresh_prefect_server: str, tmp_path: Path) -> None:
     assert "fleet mode <= 10 ms CPU per empty poll" in stdout
 
 
+@pytest.mark.postgres
 def test_fleet_smoke(tmp_path: Path) -> None:
-    """On its own Prefect server: `poller run --fleet` polls every connection a server holds."""
+    """Prefect and the poller on PostgreSQL: one then two `poller run --fleet` workers share
+    every tenant, and the per-connection deployments are applied."""
     out = tmp_path / "fleet.json"
     stdout = run_benchmark(
         "benchmarks.fleet",
         None,
         out,
-        *("--sizes", "4", "--interval", "5", "--duration", "16", "--tick", "1"),
+        *("--tenants", "6", "--workers", "1,2", "--interval", "5", "--duration", "10"),
+        *("--deployments", "3"),
     )
-    (size,) = json.loads(out.read_text())["sizes"]
-    assert size["tenants"] == size["tenants_polled"] == 4
-    assert size["fewest_polls_per_tenant"] >= 2  # 16 s measured at a 5 s interval
-    assert size["statuses"].get("failed", 0) == 0
-    positive(size, "polls", "poller_cpu_share", "poller_rss_mb", "startup_s")
-    assert size["deployments_applied_s"] >= 0
-    assert isinstance(size["on_time"], bool) and size["max_late_s"] >= 0
-    assert "largest size kept on time" in stdout
+    data = json.loads(out.read_text())
+    one, two = data["runs"]
+    for run in (one, two):
+        assert run["tenants_polled"] == 6 and run["fewest_polls_per_tenant"] >= 2
+        assert run["statuses"].get("failed", 0) == 0
+    assert set(two["shares"]) <= {"w2-1", "w2-2"} and set(one["shares"]) == {"w1-1"}
+    assert data["deployments"] == 3 and data["deployments_applied_s"] > 0
+    assert "two workers to one" in stdout
 
 
 def test_http_client_smoke(tmp_path: Path) -> None:
