@@ -101,19 +101,28 @@ async def save_connections(configs: Sequence[ConnectionConfig], concurrency: int
             raise RuntimeError("Prefect has no schema for the odoo-connection block type")
 
         async def save(config: ConnectionConfig) -> None:
-            document = OdooConnection.from_config(config)._to_block_document(
+            create = BlockDocumentCreate(
                 name=config.name,
+                data=document_data(config),
                 block_schema_id=schema.id,
                 block_type_id=block_type.id,
-                include_secrets=True,
-            )
-            create = BlockDocumentCreate(
-                **document.model_dump(include={"name", "data", "block_schema_id", "block_type_id"})
             )
             async with gate:
                 await _create_document(client, create)
 
         await asyncio.gather(*(save(config) for config in configs))
+
+
+def document_data(config: ConnectionConfig) -> dict[str, Any]:
+    """A connection block's document data, secrets included, as `Block._to_block_document`
+    writes it. Built directly: Prefect's way generates the block's JSON schema for every
+    document (about 30 ms each), minutes of CPU for thousands."""
+    block = OdooConnection.from_config(config)
+    data = {name: getattr(block, name) for name in OdooConnection.model_fields}
+    return {
+        name: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for name, value in data.items()
+    }
 
 
 async def _create_document(client: Any, create: Any, attempts: int = 10) -> None:
