@@ -161,12 +161,13 @@ def test_a_killed_worker_s_tenants_are_taken_over_and_nothing_is_lost(
     try:
         wait_until_ready(workers)
         _wait_for(lambda: len(stockmaster.receiver.unique()) >= expected // 4, 120, workers)
-        victim, its_tenants = _busiest(workers)
+        victim, _ = _busiest(workers)
         killed_at = time.time()
         victim.kill()
+        its_tenants = _held_by(victim)  # leases its dead process can no longer give back
         assert len(stockmaster.receiver.unique()) < expected  # killed in the middle
         _wait_for(lambda: len(stockmaster.receiver.unique()) >= expected, 180, workers)
-        time.sleep(2)  # nothing more should arrive
+        time.sleep(max(2.0, killed_at + LEASE + TICK + SLACK + 1 - time.time()))
     finally:
         for worker in workers:
             worker.stop()
@@ -201,6 +202,17 @@ def _busiest(workers: list[Worker]) -> tuple[Worker, list[str]]:
         held[owner.split("#")[0]].append(name)
     victim = max(workers, key=lambda w: len(held[w.name]))
     return victim, held[victim.name]
+
+
+def _held_by(worker: Worker) -> list[str]:
+    engine = create_db_engine(get_settings().database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT name FROM connection_state WHERE lease_owner LIKE :owner"),
+            {"owner": f"{worker.name}#%"},
+        ).all()
+    engine.dispose()
+    return [name for (name,) in rows]
 
 
 def _wait_for(condition, timeout: float, workers: list[Worker]) -> None:
