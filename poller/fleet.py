@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pydantic import ValidationError
 
@@ -25,13 +24,13 @@ from poller.breaker import BreakerPolicy
 from poller.connections import ConnectionConfig
 from poller.crypto import SecretBox
 from poller.errors import PollerError, one_line
+from poller.http_clients import HttpClients
 from poller.poll import ConnectionPoller, PollReport, poll_owner
 from poller.settings import Settings
 from poller.state.claims import Claim, Claims
+from poller.state.models import ConnectionState
 from poller.state.store import Store
 
-#: pollers kept between polls (HTTP connections, Odoo session); each holds two HTTP clients
-WARM_POLLERS = 1000
 PollOne = Callable[[ConnectionPoller], Awaitable[PollReport]]
 LoadOne = Callable[[str], Awaitable[BlockListing | None]]
 
@@ -90,7 +89,8 @@ class Definitions:
 
 
 class Fleet:
-    """One fleet worker: its claims, its definitions cache and the pollers it keeps warm."""
+    """One fleet worker: its claims, its definitions cache and the HTTP clients its polls
+    share."""
 
     def __init__(
         self,
@@ -115,12 +115,11 @@ class Fleet:
         )
         self.definitions = Definitions()
         self.load_one = load_one
-        self.pollers: OrderedDict[str, ConnectionPoller] = OrderedDict()
         self.held: dict[str, int] = {}  # claimed and not yet given back: name -> id
-        self.slots: dict[str, datetime | None] = {}  # name -> the slot its claim serves
+        self.claimed: dict[str, ConnectionState] = {}  # name -> its row as claimed
+        self.http = HttpClients.open(settings, polls_at_once=settings.fleet_concurrency)
         self.notes: list[str] = []  # what an operator should hear of (printed by the loop)
         self._gate = asyncio.Semaphore(settings.fleet_concurrency)
-        self._closing: set[asyncio.Future[None]] = set()
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -180,7 +179,7 @@ class Fleet:
                 self.claims.give_back(claim.id, None)
                 continue
             self.held[claim.name] = claim.id
-            self.slots[claim.name] = claim.due_at
+            self.claimed[claim.name] = claim.state
             names.append(claim.name)
         return names
 
@@ -192,7 +191,7 @@ class Fleet:
         """Give back the claims of `names` that no poll took care of (their batch never ran):
         they are due again at once, for any worker."""
         for name in names:
-            self.slots.pop(name, None)
+            self.claimed.pop(name, None)
             connection_id = self.held.pop(name, None)
             if connection_id is not None:
                 with contextlib.suppress(PollerError):  # else the lease simply expires
@@ -219,28 +218,20 @@ class Fleet:
 
     # -- polling -------------------------------------------------------------------------
 
-    def _warm_poller(self, config: ConnectionConfig) -> ConnectionPoller:
-        poller = self.pollers.pop(config.name, None)
-        if poller is not None and poller.config != config:
-            self._close_later(poller)
-            poller = None
-        if poller is None:
-            poller = ConnectionPoller(
-                config, store=self.store, box=self.box, settings=self.settings
-            )
-            poller.renews_own_lease = False  # `renew` keeps every claim of this worker
-        self.pollers[config.name] = poller  # most recently used last
-        while len(self.pollers) > WARM_POLLERS:
-            name = next(iter(self.pollers))
-            if name in self.held:
-                break
-            self._close_later(self.pollers.pop(name))
+    def _poller(self, config: ConnectionConfig, claimed: ConnectionState) -> ConnectionPoller:
+        """A poller for one poll: cheap, as it reads nothing (the claim brought the row) and
+        talks through the worker's shared clients."""
+        poller = ConnectionPoller(
+            config,
+            store=self.store,
+            box=self.box,
+            settings=self.settings,
+            state=claimed,
+            http=self.http,
+        )
+        poller.renews_own_lease = False  # `renew` keeps every claim of this worker
+        poller.hand_over(claimed)
         return poller
-
-    def _close_later(self, poller: ConnectionPoller) -> None:
-        task = asyncio.ensure_future(poller.aclose())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
 
     async def poll(self, names: list[str], poll_one: PollOne) -> list[PollReport]:
         """Poll claimed `names` concurrently (bounded); a tenant's failure stays its own."""
@@ -252,10 +243,10 @@ class Fleet:
     async def _poll(self, name: str, poll_one: PollOne) -> PollReport:
         async with self._gate:
             config = self.definitions.configs.get(name)
-            if config is None:  # its block went while it waited: `settle` gives it back
+            claimed = self.claimed.pop(name, None)
+            if config is None or claimed is None:  # its block went: `settle` gives it back
                 return PollReport(connection=name, status="skipped", reason="no definition")
-            poller = self._warm_poller(config)
-            poller.scheduled_for = self.slots.pop(name, None)
+            poller = self._poller(config, claimed)
             try:
                 return await poll_one(poller)
             except Exception as exc:  # a bug in one tenant's poll must not stop the others
@@ -268,9 +259,7 @@ class Fleet:
     async def aclose(self) -> None:
         for name in list(self.held):
             self.settle([name])
-        await asyncio.gather(*(poller.aclose() for poller in self.pollers.values()))
-        await asyncio.gather(*self._closing, return_exceptions=True)
-        self.pollers.clear()
+        await self.http.aclose()
 
 
 async def block_changes(definitions: Definitions) -> DefinitionChanges:

@@ -8,18 +8,14 @@ hand it the poller itself.
 from __future__ import annotations
 
 import asyncio
-import functools
 import math
 import random
-import ssl
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-
-import httpx
 
 from poller.breaker import (
     Breaker,
@@ -39,6 +35,7 @@ from poller.delivery.classify import Outcome, Verdict
 from poller.delivery.sender import post_event
 from poller.delivery.signing import signed_headers
 from poller.errors import LeaseLost, PollerError, StateError
+from poller.http_clients import HttpClients
 from poller.lease import Heartbeat
 from poller.odoo.client import OdooClient, OdooSession
 from poller.odoo.errors import OdooAuthError, OdooMissingError
@@ -48,12 +45,6 @@ from poller.settings import Settings
 from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncLog
 from poller.state.store import DeliveryResult, NewDelivery, Store
 from poller.versions import OrderHistory, decide
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One TLS context for every client: building one loads the CA bundle (~60 ms of CPU)."""
-    return ssl.create_default_context()
 
 
 class ScanPage:
@@ -184,7 +175,12 @@ class ConnectionPoller:
         settings: Settings,
         breaker_policy: BreakerPolicy | None = None,
         rng: random.Random | None = None,
+        state: ConnectionState | None = None,
+        http: HttpClients | None = None,
     ) -> None:
+        """`state` and `http` come from a fleet worker, which has the row from its claim
+        and shares one pair of clients among its polls; otherwise the poller reads (or
+        creates) the row and owns its clients."""
         self.config = config
         self.store = store
         self.box = box
@@ -194,7 +190,7 @@ class ConnectionPoller:
         # Signatures carry real time (receivers check freshness); the store's clock, which
         # tests move, schedules retries and the breaker.
         self.wall_clock = utcnow
-        self.state: ConnectionState = store.ensure_connection(
+        self.state: ConnectionState = state or store.ensure_connection(
             config.name,
             interval_seconds=config.poll_interval_seconds,
             enabled=config.enabled,
@@ -207,15 +203,9 @@ class ConnectionPoller:
         self.scheduled_for: datetime | None = None  # the slot a fleet claim is for
         self.released = False
         self._breaker: tuple[Breaker, int] | None = None
-        self._odoo_http = httpx.AsyncClient(
-            timeout=settings.odoo_timeout_seconds, verify=tls_context()
-        )
-        self._hook_http = httpx.AsyncClient(
-            timeout=settings.webhook_timeout_seconds,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=settings.send_concurrency),
-            verify=tls_context(),
-        )
+        self._owns_http = http is None
+        self.http = http or HttpClients.open(settings)
+        self._claimed: ConnectionState | None = None  # leased beforehand by a fleet worker
         self._leased_at = 0.0
         self._checkpointed = False
         self._odoo: OdooClient | None = None
@@ -243,7 +233,8 @@ class ConnectionPoller:
         return self._odoo.calls if self._odoo else 0
 
     async def aclose(self) -> None:
-        await asyncio.gather(self._odoo_http.aclose(), self._hook_http.aclose())
+        if self._owns_http:
+            await self.http.aclose()
 
     # -- breaker and lease ---------------------------------------------------------------
 
@@ -289,14 +280,23 @@ class ConnectionPoller:
             self.store.save_breaker(self.connection_id, new, current_version)
         return new
 
+    def hand_over(self, claimed: ConnectionState) -> None:
+        """The next poll's lease was claimed by a fleet worker (under the owner it passes to
+        `run_cycle`), and `claimed` is the row as it was claimed: the poll starts from it."""
+        self._claimed = claimed
+        self.scheduled_for = claimed.next_poll_at
+
     def claim(self) -> bool:
-        """Take the lease; on success the connection's state is read once for the poll."""
-        if not self.store.acquire_lease(
+        """Take the lease, reading the connection's state in the same statement (or take
+        what a fleet worker claimed for this poll)."""
+        state = self._claimed or self.store.take_lease(
             self.connection_id, self.owner, self.settings.lease_seconds
-        ):
+        )
+        self._claimed = None
+        if state is None:
             return False
         self._leased_at = time.monotonic()
-        self.state = self.store.find_connection(self.connection_id)
+        self.state = state
         return True
 
     def renew_lease(self) -> None:
@@ -335,7 +335,7 @@ class ConnectionPoller:
         """Decrypt the key, then reuse the cached session or detect version, uid and fields."""
         key = self.box.decrypt(self.config.api_key_encrypted, what="the Odoo API key")
         self._odoo = OdooClient(
-            self._odoo_http,
+            self.http.odoo,
             url=self.config.odoo_base_url,
             database=self.config.database,
             login=self.config.username,
@@ -489,7 +489,7 @@ class ConnectionPoller:
                     now=self.wall_clock(),
                 )
                 outcome = await post_event(
-                    self._hook_http, str(self.config.webhook_url), row.payload or "", headers
+                    self.http.webhooks, str(self.config.webhook_url), row.payload or "", headers
                 )
                 return self._result(row, outcome, self.store.clock())
 

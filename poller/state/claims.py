@@ -29,12 +29,24 @@ _BREAKER = BreakerRow.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True)
 class Claim:
-    """A connection a worker now holds the lease of."""
+    """A connection a worker now holds the lease of, with its state row as claimed: the
+    poll starts from it without reading the row again."""
 
     id: int
-    name: str
-    block_updated: str | None
-    due_at: datetime | None  # the slot this claim serves (None: never polled)
+    state: ConnectionState
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    @property
+    def block_updated(self) -> str | None:
+        return self.state.block_updated
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The slot this claim serves (None: never polled)."""
+        return self.state.next_poll_at
 
 
 def _claim_statement(limit: int) -> object:
@@ -59,7 +71,7 @@ def _claim_statement(limit: int) -> object:
         update(_STATE)
         .where(_STATE.c.id.in_(due.scalar_subquery()))
         .values(lease_owner=bindparam("owner"), lease_expires_at=bindparam("until"))
-        .returning(_STATE.c.id, _STATE.c.name, _STATE.c.block_updated, _STATE.c.next_poll_at)
+        .returning(*_STATE.c)
     )
 
 
@@ -106,7 +118,8 @@ class Claims:
         }
         with self.store.transaction() as c:
             rows = c.execute(statement, params).all()  # type: ignore[call-overload]
-        return sorted((Claim(*row) for row in rows), key=lambda claim: claim.id)
+        claimed = [Claim(row.id, ConnectionState(**row._mapping)) for row in rows]
+        return sorted(claimed, key=lambda claim: claim.id)
 
     def renew(self, ids: Sequence[int], now: datetime | None = None) -> set[int]:
         """Extend the leases this worker still holds among `ids`; returns those ids."""

@@ -76,6 +76,7 @@ _TAKE_LEASE = (
     )
     .values(lease_owner=bindparam("owner"), lease_expires_at=bindparam("until"))
 )
+_TAKE_LEASE_RETURNING = _TAKE_LEASE.returning(*_STATE.c)
 _RELEASE_LEASE = (
     update(_STATE)
     .where(_STATE.c.id == bindparam("cid"))
@@ -319,15 +320,29 @@ class Store:
 
     def acquire_lease(self, connection_id: int, owner: str, ttl_seconds: int) -> bool:
         """Compare-and-set: take the lease when free or expired. True when `owner` holds it."""
+        with self.transaction() as c:
+            return bool(
+                c.execute(_TAKE_LEASE, self._lease(connection_id, owner, ttl_seconds)).rowcount
+            )
+
+    def take_lease(
+        self, connection_id: int, owner: str, ttl_seconds: int
+    ) -> ConnectionState | None:
+        """`acquire_lease` that also reads the row it leased, in the same statement: a poll
+        starts from it. None when another owner holds the lease."""
+        params = self._lease(connection_id, owner, ttl_seconds)
+        with self.transaction() as c:
+            row = c.execute(_TAKE_LEASE_RETURNING, params).first()
+        return None if row is None else ConnectionState(**row._mapping)
+
+    def _lease(self, connection_id: int, owner: str, ttl_seconds: int) -> dict[str, object]:
         now = self.clock()
-        params = {
+        return {
             "cid": connection_id,
             "owner": owner,
             "now": now,
             "until": now + timedelta(seconds=ttl_seconds),
         }
-        with self.transaction() as c:
-            return bool(c.execute(_TAKE_LEASE, params).rowcount)
 
     def release_lease(
         self, connection_id: int, owner: str, next_poll_at: datetime | None = None
