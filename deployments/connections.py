@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from prefect._internal.versioning import VersionType  # not re-exported in 3.9
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
@@ -23,15 +26,27 @@ async def to_deployment(config: ConnectionConfig, *, scheduled: bool = True) -> 
     predecessor was still busy, and a manual run would be dropped during a scheduled one.
     The slot is leased, so a crashed run cannot hold it for ever; the database lease
     inside the flow is the second guard.
+
+    The version is simple: left to infer one, Prefect runs `git` for every deployment,
+    blocking the event loop, which serialized thousands of applies.
     """
+    interval = config.poll_interval_seconds if scheduled and config.enabled else None
     return await poll_connection.ato_deployment(
-        name=config.name,
-        parameters={"connection": config.name},
-        interval=config.poll_interval_seconds if scheduled and config.enabled else None,
-        tags=[*TAGS, f"connection:{config.name}"],
-        description=f"Polls Odoo database '{config.database}' at {config.odoo_base_url}",
+        **connection_fields(config),
+        interval=interval,
         concurrency_limit=ConcurrencyLimitConfig(
             limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
         ),
         entrypoint_type=EntrypointType.MODULE_PATH,
+        version_type=VersionType.SIMPLE,
     )
+
+
+def connection_fields(config: ConnectionConfig) -> dict[str, Any]:
+    """What sets one connection's deployment apart from another's."""
+    return {
+        "name": config.name,
+        "parameters": {"connection": config.name},
+        "tags": [*TAGS, f"connection:{config.name}"],
+        "description": f"Polls Odoo database '{config.database}' at {config.odoo_base_url}",
+    }

@@ -4,7 +4,9 @@ never stops the process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import uuid
 
 import pytest
 from rich.console import Console
@@ -23,16 +25,14 @@ def server(monkeypatch: pytest.MonkeyPatch):
     applied: list[str] = []
     busy: set[str] = set()
 
-    async def fake_to_deployment(config, scheduled=True):
+    async def fake_write(client, config, scheduled=True):
         if config.name in busy:  # what Prefect's client raises after its own retries
             raise RuntimeError("Error while applying deployment: Server error '503'\nfull body")
-        return config.name
+        applied.append(config.name)
+        return uuid.uuid4()
 
-    async def fake_add(deployment):
-        applied.append(deployment)
-
-    monkeypatch.setattr(serve, "to_deployment", fake_to_deployment)
-    monkeypatch.setattr(connection_server.runner, "aadd_deployment", fake_add)
+    monkeypatch.setattr(connection_server.writer, "write", fake_write)
+    monkeypatch.setattr(serve, "get_client", contextlib.nullcontext)  # no API is reached
     return connection_server, output, applied, busy
 
 
@@ -79,11 +79,11 @@ async def test_a_stop_does_not_wait_for_deployments_being_applied(
     connection_server, output, applied, _busy = server
     configs = [make_config(poller_settings, odoo, stockmaster, name=n) for n in ("a", "b")]
 
-    async def never_applied(config, scheduled=True):
+    async def never_applied(client, config, scheduled=True):
         await asyncio.Event().wait()
 
     monkeypatch.setattr(blocks, "list_connection_blocks_blocking", lambda: listing(*configs))
-    monkeypatch.setattr(serve, "to_deployment", never_applied)
+    monkeypatch.setattr(connection_server.writer, "write", never_applied)
     monkeypatch.setattr(connection_server.runner, "start", lambda: asyncio.sleep(3600))
     stop = asyncio.Event()
     serving = asyncio.create_task(connection_server.serve(stop))
