@@ -27,7 +27,7 @@ from flows.publish import publish_report
 from poller.blocks import load_block_listing
 from poller.crypto import SecretBox
 from poller.cursor import ScanPosition
-from poller.fleet import DefinitionChanges, Fleet, block_changes
+from poller.fleet import DefinitionChanges, Fleet, block_page_changes
 from poller.fleet_loop import FleetLoop, Say
 from poller.odoo.client import OdooSession
 from poller.odoo.reader import OdooBundle
@@ -164,7 +164,7 @@ async def fleet_worker(duration_seconds: float = 3600.0) -> dict[str, Any]:
     loop = FleetLoop(
         fleet,
         lambda names: poll_claimed(fleet, names, flow_run_id),
-        block_changes,
+        block_page_changes,
         say=hooks.say,
         on_changes=hooks.on_changes,
     )
@@ -175,5 +175,5 @@ async def fleet_worker(duration_seconds: float = 3600.0) -> dict[str, Any]:
     try:
         stats = await loop.run(hooks.stop, duration_seconds or None)
     finally:
-        await fleet.aclose()
+        fleet.give_back_all()
     return {"worker": fleet.worker, **dataclasses.asdict(stats)}

@@ -8,7 +8,7 @@ fields are SecretStr as well so Prefect hides them from events and the UI.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -151,27 +151,8 @@ async def _create_document(client: Any, create: Any, attempts: int = 10) -> None
 
 
 async def all_connections() -> list[ConnectionConfig]:
-    """Every connection saved in Prefect, by name.
-
-    One call: Prefect 3.9's client ignores `offset` and `limit` on this endpoint and returns
-    every document (paging on them loops for ever once there are more than a page)."""
-    from prefect.client.orchestration import get_client
-
-    async with get_client() as client:
-        try:
-            documents = await client.read_block_documents_by_type(
-                OdooConnection._block_type_slug, include_secrets=True
-            )
-        except Exception as exc:  # no block type yet: nothing was ever added
-            if "not found" in str(exc).lower():
-                return []
-            raise
-    configs = [
-        OdooConnection.model_validate(document.data).to_config(document.name)
-        for document in documents
-        if document.name and not document.is_anonymous
-    ]
-    return sorted(configs, key=lambda c: c.name)
+    """Every connection saved in Prefect, by name."""
+    return [block.to_config() for block in await list_connection_blocks()]
 
 
 async def delete_connection_block(name: str) -> None:
@@ -201,28 +182,47 @@ class BlockListing:
         return ConnectionConfig.model_validate({**self.data, "name": self.name})
 
 
-async def list_connection_blocks() -> list[BlockListing]:
-    """Every connection block, unparsed, in one call: the cheap way to see what changed."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import PrefectHTTPStatusError
+#: documents per listing request: the API's default cap on a page
+LISTING_PAGE = 200
 
+
+async def connection_block_pages(
+    page_size: int = LISTING_PAGE,
+) -> AsyncIterator[list[BlockListing]]:
+    """Every connection block, unparsed, a page at a time, by name.
+
+    Paged because the server decrypts every document it answers with: all of 12,000 in one
+    answer kept it busy for minutes, during which nothing else was served. Offset paging
+    can skip a document when another is deleted mid-listing; a name missing from a listing
+    is to be confirmed by reading it (`load_block_listing`) before it counts as gone."""
+    from prefect.client.orchestration import get_client
+
+    query: dict[str, Any] = {
+        "block_types": {"slug": {"any_": [OdooConnection._block_type_slug]}},
+        "include_secrets": True,
+        "sort": "NAME_ASC",
+        "limit": page_size,
+    }
     async with get_client() as client:
-        try:
+        offset = 0
+        while True:
             response = await client.request(
-                "GET",
-                "/block_types/slug/{slug}/block_documents",
-                path_params={"slug": OdooConnection._block_type_slug},
-                params={"include_secrets": True},
+                "POST", "/block_documents/filter", json={**query, "offset": offset}
             )
-        except PrefectHTTPStatusError as exc:
-            if exc.response.status_code == 404:  # no block type yet: nothing was ever added
-                return []
-            raise
-    return [
-        BlockListing(document["name"], _stamp(document.get("updated")), document["data"])
-        for document in response.json()
-        if document.get("name") and not document.get("is_anonymous")
-    ]
+            documents = response.json()
+            yield [
+                BlockListing(document["name"], _stamp(document.get("updated")), document["data"])
+                for document in documents
+                if document.get("name") and not document.get("is_anonymous")
+            ]
+            if len(documents) < page_size:
+                return
+            offset += len(documents)
+
+
+async def list_connection_blocks() -> list[BlockListing]:
+    """Every connection block, unparsed: the cheap way to see what changed."""
+    return [block async for page in connection_block_pages() for block in page]
 
 
 async def load_block_listing(name: str) -> BlockListing | None:

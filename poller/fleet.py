@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,13 +24,14 @@ from poller.breaker import BreakerPolicy
 from poller.connections import ConnectionConfig
 from poller.crypto import SecretBox
 from poller.errors import PollerError, one_line
-from poller.http_clients import HttpClients
 from poller.poll import ConnectionPoller, PollReport, poll_owner
 from poller.settings import Settings
 from poller.state.claims import Claim, Claims
 from poller.state.models import ConnectionState
 from poller.state.store import Store
 
+#: block reads at once for claims whose definition is not cached
+LOADS_AT_ONCE = 8
 PollOne = Callable[[ConnectionPoller], Awaitable[PollReport]]
 LoadOne = Callable[[str], Awaitable[BlockListing | None]]
 
@@ -65,8 +66,9 @@ class Definitions:
         self.configs: dict[str, ConnectionConfig] = {}
         self.stamps: dict[str, str] = {}
 
-    def diff(self, listing: Iterable[BlockListing]) -> DefinitionChanges:
-        """Parse the blocks whose stamp moved; CPU only, safe on a thread."""
+    def diff(self, listing: Iterable[BlockListing], *, complete: bool = True) -> DefinitionChanges:
+        """Parse the blocks whose stamp moved; CPU only, safe on a thread. Only a `complete`
+        listing says which are gone (one page of it cannot)."""
         changes = DefinitionChanges()
         listed: set[str] = set()
         for block in listing:
@@ -77,7 +79,8 @@ class Definitions:
                 changes.changed[block.name] = (block.updated, block.to_config())
             except ValidationError as exc:
                 changes.broken[block.name] = one_line(exc)
-        changes.gone = set(self.stamps) - listed
+        if complete:
+            changes.gone = set(self.stamps) - listed
         return changes
 
     def apply(self, changes: DefinitionChanges) -> None:
@@ -89,8 +92,7 @@ class Definitions:
 
 
 class Fleet:
-    """One fleet worker: its claims, its definitions cache and the HTTP clients its polls
-    share."""
+    """One fleet worker: its claims and its definitions cache."""
 
     def __init__(
         self,
@@ -117,7 +119,6 @@ class Fleet:
         self.load_one = load_one
         self.held: dict[str, int] = {}  # claimed and not yet given back: name -> id
         self.claimed: dict[str, ConnectionState] = {}  # name -> its row as claimed
-        self.http = HttpClients.open(settings, polls_at_once=settings.fleet_concurrency)
         self.notes: list[str] = []  # what an operator should hear of (printed by the loop)
         self._gate = asyncio.Semaphore(settings.fleet_concurrency)
 
@@ -158,30 +159,55 @@ class Fleet:
     # -- claims --------------------------------------------------------------------------
 
     async def claim(self) -> list[str]:
-        """Claim due connections up to the free capacity. Their pollers are made when their
-        polls begin: making hundreds at once here would stall the loop that renews leases."""
+        """Claim due connections up to the free capacity; the definitions not cached yet
+        are read a few at a time (a worker just started reads each claim's block)."""
         free = self.settings.fleet_capacity - len(self.held)
-        names: list[str] = []
-        for claim in self.claims.claim_due(free):
-            if claim.name in self.held:  # its lease lapsed mid-poll and came back to us
-                continue
-            try:
-                config = await self._definition(claim)
-            except DefinitionUnavailable as exc:
-                self.notes.append(f"connection '{claim.name}' is not polled yet: {exc.__cause__}")
-                retry_at = self.store.clock() + timedelta(seconds=self.settings.lease_seconds)
-                self.claims.give_back(claim.id, retry_at)
-                continue
-            if config is None or not config.enabled:  # deleted or switched off meanwhile
-                why = "its block is gone" if config is None else "it is switched off"
-                self.notes.append(f"connection '{claim.name}' is not polled: {why}")
-                self.store.set_schedule(claim.id, interval_seconds=60, enabled=False)
-                self.claims.give_back(claim.id, None)
-                continue
-            self.held[claim.name] = claim.id
-            self.claimed[claim.name] = claim.state
-            names.append(claim.name)
-        return names
+        # a claim already held had its lease lapse mid-poll and come back to us
+        claims = [c for c in self.claims.claim_due(free) if c.name not in self.held]
+        gate = asyncio.Semaphore(LOADS_AT_ONCE)
+
+        async def definition(claim: Claim) -> ConnectionConfig | DefinitionUnavailable | None:
+            async with gate:
+                try:
+                    return await self._definition(claim)
+                except DefinitionUnavailable as exc:
+                    return exc
+
+        found = await asyncio.gather(*(definition(claim) for claim in claims))
+        return [
+            claim.name
+            for claim, config in zip(claims, found, strict=True)
+            if self._hold(claim, config)
+        ]
+
+    def _hold(self, claim: Claim, config: ConnectionConfig | DefinitionUnavailable | None) -> bool:
+        """Keep a claim whose definition is at hand and enabled; give the others back."""
+        if isinstance(config, DefinitionUnavailable):
+            self.notes.append(f"connection '{claim.name}' is not polled yet: {config.__cause__}")
+            retry_at = self.store.clock() + timedelta(seconds=self.settings.lease_seconds)
+            self.claims.give_back(claim.id, retry_at)
+            return False
+        if config is None or not config.enabled:  # deleted or switched off meanwhile
+            why = "its block is gone" if config is None else "it is switched off"
+            self.notes.append(f"connection '{claim.name}' is not polled: {why}")
+            self.store.set_schedule(claim.id, interval_seconds=60, enabled=False)
+            self.claims.give_back(claim.id, None)
+            return False
+        self.held[claim.name] = claim.id
+        self.claimed[claim.name] = claim.state
+        return True
+
+    async def confirm_gone(self, names: Iterable[str]) -> set[str]:
+        """Of `names`, missing from a paged listing, those whose block is really gone (a
+        page can miss one when another was deleted meanwhile); found ones are taken."""
+        gone: set[str] = set()
+        for name in sorted(names):
+            block = None if self.load_one is None else await self.load_one(name)
+            if block is None:
+                gone.add(name)
+            else:
+                self.take(_single(block))
+        return gone
 
     def renew(self) -> int:
         """Extend every lease this worker holds, in one statement; how many it still holds."""
@@ -219,15 +245,13 @@ class Fleet:
     # -- polling -------------------------------------------------------------------------
 
     def _poller(self, config: ConnectionConfig, claimed: ConnectionState) -> ConnectionPoller:
-        """A poller for one poll: cheap, as it reads nothing (the claim brought the row) and
-        talks through the worker's shared clients."""
+        """A poller for one poll: cheap, as it reads nothing (the claim brought the row)."""
         poller = ConnectionPoller(
             config,
             store=self.store,
             box=self.box,
             settings=self.settings,
             state=claimed,
-            http=self.http,
         )
         poller.renews_own_lease = False  # `renew` keeps every claim of this worker
         poller.hand_over(claimed)
@@ -255,11 +279,11 @@ class Fleet:
                 return report
             finally:
                 self._after_poll(name, poller)
+                await poller.aclose()
 
-    async def aclose(self) -> None:
-        for name in list(self.held):
-            self.settle([name])
-        await self.http.aclose()
+    def give_back_all(self) -> None:
+        """At the end: every claim still held is due again at once, for any worker."""
+        self.settle(list(self.held))
 
 
 async def block_changes(definitions: Definitions) -> DefinitionChanges:
@@ -268,6 +292,23 @@ async def block_changes(definitions: Definitions) -> DefinitionChanges:
     from poller.blocks import list_connection_blocks_blocking
 
     return await asyncio.to_thread(lambda: definitions.diff(list_connection_blocks_blocking()))
+
+
+async def block_page_changes(definitions: Definitions) -> AsyncIterator[PageChanges]:
+    """The blocks a page at a time, each page's changed blocks parsed on a thread: the
+    changes and the names the page listed. What is gone is for the caller to work out once
+    every page is in."""
+    from poller.blocks import connection_block_pages
+
+    async for page in connection_block_pages():
+        changes = await asyncio.to_thread(definitions.diff, page, complete=False)
+        yield PageChanges(changes, {block.name for block in page})
+
+
+@dataclass(frozen=True)
+class PageChanges:
+    changes: DefinitionChanges
+    listed: set[str]
 
 
 def _content_stamp(config: ConnectionConfig) -> str:

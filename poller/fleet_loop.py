@@ -15,16 +15,16 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from poller.errors import PollerError, one_line
-from poller.fleet import DefinitionChanges, Definitions, Fleet
+from poller.fleet import DefinitionChanges, Definitions, Fleet, PageChanges
 from poller.lease import BeatThread
 
 PollBatch = Callable[[list[str]], Awaitable[object]]
-ListChanges = Callable[[Definitions], Awaitable[DefinitionChanges]]
+ListPages = Callable[[Definitions], AsyncIterator[PageChanges]]
 Say = Callable[[str], None]
 PRUNE_EVERY = timedelta(hours=1)
 
@@ -42,7 +42,7 @@ class FleetLoop:
         self,
         fleet: Fleet,
         poll_batch: PollBatch,
-        list_changes: ListChanges,
+        list_pages: ListPages,
         *,
         say: Say,
         on_changes: Callable[[DefinitionChanges], Awaitable[None]] | None = None,
@@ -50,7 +50,7 @@ class FleetLoop:
         self.fleet = fleet
         self.settings = fleet.settings
         self.poll_batch = poll_batch
-        self.list_changes = list_changes
+        self.list_pages = list_pages
         self.say = say
         self.on_changes = on_changes
         self.stats = FleetStats()
@@ -59,11 +59,11 @@ class FleetLoop:
 
     async def run(self, stop: asyncio.Event, duration: float | None = None) -> FleetStats:
         """Tick until `stop` is set (or `duration` seconds have passed), then wait for the
-        batches in flight."""
+        batches in flight. Ticks start at once: until the first listing is in, a claim reads
+        its own connection's block."""
         clock = time.monotonic
         deadline = clock() + duration if duration else None
-        await self.refresh()
-        next_refresh = clock() + self.settings.fleet_relist_seconds
+        next_refresh = clock()
         next_prune = clock()
         with BeatThread(self.fleet.renew, self.settings.lease_seconds / 3):
             while not stop.is_set() and (deadline is None or clock() < deadline):
@@ -110,21 +110,30 @@ class FleetLoop:
             self.fleet.settle(names)
 
     async def refresh(self) -> None:
+        """List every block a page at a time, taking each page's changes as it comes; then
+        the connections no page listed (confirmed one by one) are gone."""
+        listed: set[str] = set()
         try:
-            changes = await self.list_changes(self.fleet.definitions)
+            async for page in self.list_pages(self.fleet.definitions):
+                listed |= page.listed
+                await self._take(page.changes)
+            gone = await self.fleet.confirm_gone(set(self.fleet.definitions.stamps) - listed)
         except Exception as exc:  # the Prefect API is down or busy: keep what is cached
             self.say(
                 f"[yellow]could not read the connections from Prefect: {one_line(exc)}; "
                 f"trying again in {self.settings.fleet_relist_seconds:.0f}s[/]"
             )
             return
+        await self._take(DefinitionChanges(gone=gone))
+        for note in self.fleet.notes:
+            self.say(f"[yellow]{note}[/]")
+        self.fleet.notes.clear()
+
+    async def _take(self, changes: DefinitionChanges) -> None:
         if changes:
             self._guarded(self.fleet.take, changes)
             if self.on_changes is not None:
                 await self.on_changes(changes)
-        for note in self.fleet.notes:
-            self.say(f"[yellow]{note}[/]")
-        self.fleet.notes.clear()
 
     async def _background_refresh(self) -> None:
         try:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import httpx
+
 from poller.breaker import (
     Breaker,
     BreakerPolicy,
@@ -35,7 +37,7 @@ from poller.delivery.classify import Outcome, Verdict
 from poller.delivery.sender import post_event
 from poller.delivery.signing import signed_headers
 from poller.errors import LeaseLost, PollerError, StateError
-from poller.http_clients import HttpClients
+from poller.http_clients import odoo_client, webhook_client
 from poller.lease import Heartbeat
 from poller.odoo.client import OdooClient, OdooSession
 from poller.odoo.errors import OdooAuthError, OdooMissingError
@@ -176,11 +178,9 @@ class ConnectionPoller:
         breaker_policy: BreakerPolicy | None = None,
         rng: random.Random | None = None,
         state: ConnectionState | None = None,
-        http: HttpClients | None = None,
     ) -> None:
-        """`state` and `http` come from a fleet worker, which has the row from its claim
-        and shares one pair of clients among its polls; otherwise the poller reads (or
-        creates) the row and owns its clients."""
+        """`state` comes from a fleet worker, which has the row from its claim; otherwise
+        the poller reads (or creates) it."""
         self.config = config
         self.store = store
         self.box = box
@@ -203,8 +203,8 @@ class ConnectionPoller:
         self.scheduled_for: datetime | None = None  # the slot a fleet claim is for
         self.released = False
         self._breaker: tuple[Breaker, int] | None = None
-        self._owns_http = http is None
-        self.http = http or HttpClients.open(settings)
+        self._odoo_http = odoo_client(settings)
+        self._hook_http: httpx.AsyncClient | None = None  # opened at the first send
         self._claimed: ConnectionState | None = None  # leased beforehand by a fleet worker
         self._leased_at = 0.0
         self._checkpointed = False
@@ -233,8 +233,15 @@ class ConnectionPoller:
         return self._odoo.calls if self._odoo else 0
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
+        if self._hook_http is not None:
+            await self._hook_http.aclose()
+            self._hook_http = None
+        await self._odoo_http.aclose()
+
+    def hook_http(self) -> httpx.AsyncClient:
+        if self._hook_http is None:
+            self._hook_http = webhook_client(self.settings)
+        return self._hook_http
 
     # -- breaker and lease ---------------------------------------------------------------
 
@@ -335,7 +342,7 @@ class ConnectionPoller:
         """Decrypt the key, then reuse the cached session or detect version, uid and fields."""
         key = self.box.decrypt(self.config.api_key_encrypted, what="the Odoo API key")
         self._odoo = OdooClient(
-            self.http.odoo,
+            self._odoo_http,
             url=self.config.odoo_base_url,
             database=self.config.database,
             login=self.config.username,
@@ -489,7 +496,7 @@ class ConnectionPoller:
                     now=self.wall_clock(),
                 )
                 outcome = await post_event(
-                    self.http.webhooks, str(self.config.webhook_url), row.payload or "", headers
+                    self.hook_http(), str(self.config.webhook_url), row.payload or "", headers
                 )
                 return self._result(row, outcome, self.store.clock())
 

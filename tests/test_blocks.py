@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-from poller.blocks import OdooConnection, document_data
+from poller.blocks import (
+    OdooConnection,
+    connection_block_pages,
+    document_data,
+    save_connections,
+)
 from tests.conftest import make_config
 
 
@@ -21,3 +26,19 @@ def test_bulk_document_data_is_what_prefect_would_write(poller_settings, odoo, s
     )
     assert document_data(config) == document.data
     assert document_data(config)["api_key_encrypted"] == config.api_key_encrypted  # ciphertext
+
+
+async def test_the_listing_pages_through_every_connection_by_name(
+    prefect_api, poller_settings, odoo, stockmaster
+) -> None:
+    prefix = f"paged-{uuid.uuid4().hex[:6]}"
+    configs = [
+        make_config(poller_settings, odoo, stockmaster, name=f"{prefix}-{i}") for i in range(5)
+    ]
+    await save_connections(configs)
+    pages = [page async for page in connection_block_pages(page_size=2)]
+    mine = [[block.name for block in page if block.name.startswith(prefix)] for page in pages]
+    assert all(len(page) <= 2 for page in pages) and len(pages) >= 3
+    assert [name for page in mine for name in page] == sorted(c.name for c in configs)
+    listed = {block.name: block.to_config() for page in pages for block in page}
+    assert all(listed[c.name] == c for c in configs)  # the secrets' ciphertext included

@@ -46,7 +46,7 @@ async def test_a_slow_or_broken_tenant_does_not_hold_back_the_others(
         assert sorted(claimed) == ["broken", "quick", "slow"]
         reports = {r.connection: r for r in await fleet.poll(claimed, poll_one)}
         assert await fleet.claim() == []  # all just polled: nothing due before their interval
-        await fleet.aclose()
+        fleet.give_back_all()
     assert reports["quick"].status == "ok" and reports["quick"].queued == 8
     assert reports["slow"].status == "ok"
     assert reports["broken"].status == "failed" and "refused" in reports["broken"].error
@@ -88,7 +88,7 @@ async def test_an_empty_poll_is_one_odoo_call_and_a_few_statements(
     claimed = await fleet.claim()
     assert claimed == [config.name] and len(statements) == 1  # one statement claims
     (empty,) = await fleet.poll(claimed, cycle)
-    await fleet.aclose()
+    fleet.give_back_all()
     assert (empty.status, empty.queued, empty.sent.delivered) == ("ok", 0, 0)
     assert [(c.model, c.odoo_method) for c in odoo.sim.calls] == [("sale.order", "search_read")]
     # the claim (which read the state row the poll starts from); then the breaker, the
@@ -120,7 +120,7 @@ async def test_an_edit_reaches_a_connection_that_was_busy_when_it_came(
     assert await fleet.claim() == [config.name]  # the edit made it due again at once
     await fleet.poll([config.name], edit_while_polling)
     assert seen[1].config == edited and seen[1] is not seen[0]
-    await fleet.aclose()
+    fleet.give_back_all()
 
 
 async def test_a_deleted_or_disabled_connection_is_not_claimed(
@@ -139,7 +139,7 @@ async def test_a_deleted_or_disabled_connection_is_not_claimed(
     assert await fleet.claim() == ["kept"]
     states = {state.name: state for state in store.connections()}
     assert not states["deleted"].enabled and not states["disabled"].enabled
-    await fleet.aclose()
+    fleet.give_back_all()
 
 
 async def test_a_claim_reads_its_block_again_only_after_poller_saved_it(
@@ -174,4 +174,4 @@ async def test_a_claim_reads_its_block_again_only_after_poller_saved_it(
     store.forget_definition(config.name)
     assert await fleet.claim() == []
     assert not store.find_connection(config.name).enabled
-    await fleet.aclose()
+    fleet.give_back_all()

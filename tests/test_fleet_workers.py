@@ -155,7 +155,9 @@ def test_three_workers_share_the_tenants_each_polled_once_per_interval(
 def test_a_killed_worker_s_tenants_are_taken_over_and_nothing_is_lost(
     fleet_settings, prefect_server, odoo, stockmaster, tmp_path
 ) -> None:
-    stockmaster.receiver.latency_seconds = 0.4  # a slow StockMaster: the catch-up takes a while
+    # a slow StockMaster, two sends at a time: each tenant's catch-up takes seconds, so the
+    # kill lands in the middle of it
+    stockmaster.receiver.latency_seconds = 1.0
     configs = tenant_configs(
         make_config(fleet_settings, odoo, stockmaster), odoo.url, CATCHING_UP, INTERVAL
     )
@@ -164,7 +166,10 @@ def test_a_killed_worker_s_tenants_are_taken_over_and_nothing_is_lost(
     for config in configs:  # the whole seeded shop is new to each tenant: a catch-up
         store.ensure_connection(config.name, since=BEFORE_SEED, interval_seconds=INTERVAL)
     # every claim polled at once: the survivors have room to take the victim's tenants over
-    env = worker_env(fleet_settings, prefect_server) | {"POLLER_FLEET_CONCURRENCY": "128"}
+    env = worker_env(fleet_settings, prefect_server) | {
+        "POLLER_FLEET_CONCURRENCY": "128",
+        "POLLER_SEND_CONCURRENCY": "2",
+    }
     workers = [start_worker(f"w{i}", env, tmp_path) for i in (1, 2, 3)]
     expected = CATCHING_UP * SEEDED_VERSIONS
     try:
