@@ -336,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=120.0)
     parser.add_argument("--tick", type=float, default=1.0)
     parser.add_argument("--deployments", type=int, default=4000)
-    parser.add_argument("--deploy-concurrency", type=int, default=16)
+    parser.add_argument("--deploy-concurrency", type=int, default=4)  # POLLER_DEPLOY_CONCURRENCY
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from flows.poll_connection import TaskSteps
 from flows.publish import publish_report
-from poller.blocks import load_block_listing
+from poller.blocks import load_block_listings
 from poller.crypto import SecretBox
 from poller.cursor import ScanPosition
 from poller.fleet import DefinitionChanges, Fleet, block_page_changes
@@ -154,7 +154,7 @@ async def fleet_worker(duration_seconds: float = 3600.0) -> dict[str, Any]:
         settings,
         default_store(settings),
         SecretBox(settings.encryption_key),
-        load_one=load_block_listing,
+        load_many=load_block_listings,
     )
     logger = get_run_logger()
     hooks = _in_process or InProcess(

@@ -187,14 +187,14 @@ LISTING_PAGE = 200
 
 
 async def connection_block_pages(
-    page_size: int = LISTING_PAGE,
+    page_size: int = LISTING_PAGE, names: Sequence[str] | None = None
 ) -> AsyncIterator[list[BlockListing]]:
-    """Every connection block, unparsed, a page at a time, by name.
+    """Every connection block (or those of `names`), unparsed, a page at a time, by name.
 
     Paged because the server decrypts every document it answers with: all of 12,000 in one
     answer kept it busy for minutes, during which nothing else was served. Offset paging
     can skip a document when another is deleted mid-listing; a name missing from a listing
-    is to be confirmed by reading it (`load_block_listing`) before it counts as gone."""
+    is to be confirmed by reading it before it counts as gone."""
     from prefect.client.orchestration import get_client
 
     query: dict[str, Any] = {
@@ -203,6 +203,8 @@ async def connection_block_pages(
         "sort": "NAME_ASC",
         "limit": page_size,
     }
+    if names is not None:
+        query["block_documents"] = {"name": {"any_": list(names)}}
     async with get_client() as client:
         offset = 0
         while True:
@@ -220,24 +222,19 @@ async def connection_block_pages(
             offset += len(documents)
 
 
+async def load_block_listings(names: Sequence[str]) -> dict[str, BlockListing]:
+    """The connection blocks of `names` that exist, unparsed, in one request a page."""
+    found: dict[str, BlockListing] = {}
+    for start in range(0, len(names), LISTING_PAGE):
+        chunk = names[start : start + LISTING_PAGE]
+        async for page in connection_block_pages(names=chunk):
+            found.update((block.name, block) for block in page)
+    return found
+
+
 async def list_connection_blocks() -> list[BlockListing]:
     """Every connection block, unparsed: the cheap way to see what changed."""
     return [block async for page in connection_block_pages() for block in page]
-
-
-async def load_block_listing(name: str) -> BlockListing | None:
-    """One connection block, unparsed; None when there is none of that name."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    async with get_client() as client:
-        try:
-            document = await client.read_block_document_by_name(
-                name, OdooConnection._block_type_slug, include_secrets=True
-            )
-        except ObjectNotFound:
-            return None
-    return BlockListing(document.name or name, _stamp(document.updated), dict(document.data))
 
 
 def _stamp(updated: object) -> str:

@@ -30,10 +30,8 @@ from poller.state.claims import Claim, Claims
 from poller.state.models import ConnectionState
 from poller.state.store import Store
 
-#: block reads at once for claims whose definition is not cached
-LOADS_AT_ONCE = 8
 PollOne = Callable[[ConnectionPoller], Awaitable[PollReport]]
-LoadOne = Callable[[str], Awaitable[BlockListing | None]]
+LoadMany = Callable[[list[str]], Awaitable[dict[str, BlockListing]]]
 
 
 class DefinitionUnavailable(Exception):
@@ -100,7 +98,7 @@ class Fleet:
         store: Store,
         box: SecretBox,
         *,
-        load_one: LoadOne | None = None,
+        load_many: LoadMany | None = None,
         breaker_policy: BreakerPolicy | None = None,
     ) -> None:
         self.settings = settings
@@ -116,7 +114,7 @@ class Fleet:
             breaker_open_seconds=policy.open_seconds,
         )
         self.definitions = Definitions()
-        self.load_one = load_one
+        self.load_many = load_many
         self.held: dict[str, int] = {}  # claimed and not yet given back: name -> id
         self.claimed: dict[str, ConnectionState] = {}  # name -> its row as claimed
         self.notes: list[str] = []  # what an operator should hear of (printed by the loop)
@@ -137,48 +135,47 @@ class Fleet:
         for name, why in changes.broken.items():
             self.notes.append(f"connection '{name}': its block does not validate: {why}")
 
-    async def _definition(self, claim: Claim) -> ConnectionConfig | None:
-        """The cached definition while the database's stamp of its block matches it; else
-        (saved since by `poller add` or `edit`, which clear the stamp, or new to this
-        worker) that one block, read again. None: the block is gone."""
-        cached = self.definitions.configs.get(claim.name)
-        fresh = claim.block_updated == self.definitions.stamps.get(claim.name)
-        if self.load_one is None or (cached is not None and fresh):
-            return cached
+    async def _definitions(
+        self, claims: list[Claim]
+    ) -> dict[str, ConnectionConfig | DefinitionUnavailable | None]:
+        """Each claim's definition: the cached one while the database's stamp of its block
+        matches it; else (saved since by `poller add` or `edit`, which clear the stamp, or
+        new to this worker) its block read again, all such blocks in one request. None: the
+        block is gone."""
+        found: dict[str, ConnectionConfig | DefinitionUnavailable | None] = {}
+        stale: list[str] = []
+        for claim in claims:
+            found[claim.name] = self.definitions.configs.get(claim.name)
+            fresh = claim.block_updated == self.definitions.stamps.get(claim.name)
+            if self.load_many is not None and not (found[claim.name] is not None and fresh):
+                stale.append(claim.name)
+        if not stale or self.load_many is None:
+            return found
         try:
-            block = await self.load_one(claim.name)
+            blocks = await self.load_many(stale)
         except Exception as exc:  # Prefect is down or busy: poll what we know, if anything
-            if cached is not None:
-                return cached
-            raise DefinitionUnavailable(claim.name) from exc
-        if block is None:
-            return None
-        self.take(_single(block))
-        return self.definitions.configs.get(claim.name)
+            for name in stale:
+                if found[name] is None:
+                    unavailable = DefinitionUnavailable(name)
+                    unavailable.__cause__ = exc
+                    found[name] = unavailable
+            return found
+        for block in blocks.values():
+            self.take(_single(block))
+        for name in stale:
+            found[name] = self.definitions.configs.get(name) if name in blocks else None
+        return found
 
     # -- claims --------------------------------------------------------------------------
 
     async def claim(self) -> list[str]:
-        """Claim due connections up to the free capacity; the definitions not cached yet
-        are read a few at a time (a worker just started reads each claim's block)."""
+        """Claim due connections up to the free capacity; the blocks of those whose
+        definition is not cached (a worker just started) are read in one request."""
         free = self.settings.fleet_capacity - len(self.held)
         # a claim already held had its lease lapse mid-poll and come back to us
         claims = [c for c in self.claims.claim_due(free) if c.name not in self.held]
-        gate = asyncio.Semaphore(LOADS_AT_ONCE)
-
-        async def definition(claim: Claim) -> ConnectionConfig | DefinitionUnavailable | None:
-            async with gate:
-                try:
-                    return await self._definition(claim)
-                except DefinitionUnavailable as exc:
-                    return exc
-
-        found = await asyncio.gather(*(definition(claim) for claim in claims))
-        return [
-            claim.name
-            for claim, config in zip(claims, found, strict=True)
-            if self._hold(claim, config)
-        ]
+        found = await self._definitions(claims) if claims else {}
+        return [claim.name for claim in claims if self._hold(claim, found[claim.name])]
 
     def _hold(self, claim: Claim, config: ConnectionConfig | DefinitionUnavailable | None) -> bool:
         """Keep a claim whose definition is at hand and enabled; give the others back."""
@@ -200,14 +197,11 @@ class Fleet:
     async def confirm_gone(self, names: Iterable[str]) -> set[str]:
         """Of `names`, missing from a paged listing, those whose block is really gone (a
         page can miss one when another was deleted meanwhile); found ones are taken."""
-        gone: set[str] = set()
-        for name in sorted(names):
-            block = None if self.load_one is None else await self.load_one(name)
-            if block is None:
-                gone.add(name)
-            else:
-                self.take(_single(block))
-        return gone
+        names = sorted(names)
+        blocks = await self.load_many(names) if self.load_many and names else {}
+        for block in blocks.values():
+            self.take(_single(block))
+        return set(names) - set(blocks)
 
     def renew(self) -> int:
         """Extend every lease this worker holds, in one statement; how many it still holds."""

@@ -9,6 +9,7 @@ from poller.blocks import (
     OdooConnection,
     connection_block_pages,
     document_data,
+    load_block_listings,
     save_connections,
 )
 from tests.conftest import make_config
@@ -42,3 +43,17 @@ async def test_the_listing_pages_through_every_connection_by_name(
     assert [name for page in mine for name in page] == sorted(c.name for c in configs)
     listed = {block.name: block.to_config() for page in pages for block in page}
     assert all(listed[c.name] == c for c in configs)  # the secrets' ciphertext included
+
+
+async def test_named_blocks_are_read_in_one_request_and_missing_ones_left_out(
+    prefect_api, poller_settings, odoo, stockmaster
+) -> None:
+    prefix = f"named-{uuid.uuid4().hex[:6]}"
+    configs = [
+        make_config(poller_settings, odoo, stockmaster, name=f"{prefix}-{i}") for i in range(3)
+    ]
+    await save_connections(configs)
+    wanted = [configs[0].name, configs[2].name, f"{prefix}-missing"]
+    found = await load_block_listings(wanted)
+    assert sorted(found) == [configs[0].name, configs[2].name]
+    assert found[configs[2].name].to_config() == configs[2]

@@ -151,12 +151,12 @@ async def test_a_claim_reads_its_block_again_only_after_poller_saved_it(
     blocks = {config.name: listing(config)[0]}
     reads: list[str] = []
 
-    async def load_one(name: str):
-        reads.append(name)
-        return blocks.get(name)
+    async def load_many(names: list[str]):
+        reads.extend(names)
+        return {name: blocks[name] for name in names if name in blocks}
 
     fleet = Fleet(
-        poller_settings, store, SecretBox(poller_settings.encryption_key), load_one=load_one
+        poller_settings, store, SecretBox(poller_settings.encryption_key), load_many=load_many
     )
     fleet.take(fleet.definitions.diff(blocks.values()))
     assert await fleet.claim() == [config.name] and reads == []  # the stamps agree
