@@ -1,7 +1,8 @@
 """A fleet worker's loop: every tick, claim what is due and poll it as one batch.
 
-Besides the ticks, on their own clocks: every block is listed again now and then (only
-changed blocks are parsed; a claim whose block was saved since reads that one block), the
+Besides the ticks, on their own clocks: every block is listed, a page at a time, from the
+start and then every `fleet_relist_seconds` (only changed blocks are parsed; the claims
+whose block was saved since, or is not cached yet, read those blocks in one request), the
 worker's leases are renewed in one statement every third of a lease (from a thread: see
 `BeatThread`), and old empty sync-log rows are pruned hourly. Batches overlap freely: a slow
 tenant never delays the next tick, and a tenant still being polled is held, so it is not
