@@ -11,19 +11,13 @@ from poller.blocks import all_connections, save_connection
 from poller.connections import ConnectionConfig
 from poller.crypto import SecretBox
 from poller.cursor import start_scan
-from poller.delivery.signing import USER_AGENT, generate_webhook_secret
+from poller.delivery.signing import generate_webhook_secret
 from poller.errors import ConnectionNotFound, PollerError
 from poller.odoo.client import OdooClient
 from poller.odoo.reader import CONFIRMED_STATES
 from poller.settings import Settings
 from poller.state.store import Store
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
+from poller.webhook_check import Check, check_webhook
 
 
 @dataclass(frozen=True)
@@ -84,13 +78,13 @@ async def check_connection(
     checks: list[Check] = []
     try:
         key = box.decrypt(config.api_key_encrypted, what="the Odoo API key")
-        secret = box.decrypt(config.webhook_secret_encrypted, what="the webhook secret")
+        box.decrypt(config.webhook_secret_encrypted, what="the webhook secret")
     except PollerError as exc:
         return [Check("secrets", False, str(exc))]
     checks.append(Check("secrets", True, "the API key and webhook secret decrypt"))
     async with httpx.AsyncClient(timeout=settings.odoo_timeout_seconds) as http:
         checks.extend(await _check_odoo(config, key, settings, store, http))
-        checks.append(await _check_webhook(config, secret, http))
+        checks.append(await check_webhook(str(config.webhook_url), http))
     return checks
 
 
@@ -138,18 +132,6 @@ def _cursor(store: Store | None, name: str) -> str | None:
         return store.find_connection(name).cursor
     except ConnectionNotFound:
         return None
-
-
-async def _check_webhook(config: ConnectionConfig, secret: str, http: httpx.AsyncClient) -> Check:
-    """Reachability only (HEAD): a test POST could be taken for an order by StockMaster."""
-    url = str(config.webhook_url)
-    try:
-        response = await http.head(url, headers={"User-Agent": USER_AGENT})
-    except httpx.HTTPError as exc:
-        return Check("webhook", False, f"{url} is unreachable: {type(exc).__name__}: {exc}")
-    if response.status_code >= 500:
-        return Check("webhook", False, f"{url} answers HTTP {response.status_code}")
-    return Check("webhook", True, f"{url} answers (HTTP {response.status_code} to HEAD)")
 
 
 async def rotate_keys(box: SecretBox) -> tuple[int, int]:

@@ -129,6 +129,8 @@ def _print_checks(checks: list[Any]) -> None:
     for check in checks:
         mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
         console.print(f"{mark} {check.name:8} {check.detail}", highlight=False, soft_wrap=True)
+        if check.warning:
+            console.print(f"[yellow]! {'':8} {check.warning}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()
