@@ -35,6 +35,13 @@ class StateError(PollerError):
     transient = True
 
 
+class SchemaError(StateError):
+    """The poller database's schema is not the one this version expects (not migrated, or
+    migrated by another version): trying again cannot help."""
+
+    transient = False
+
+
 class DeliveryError(PollerError):
     """StockMaster did not accept a delivery."""
 

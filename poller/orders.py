@@ -126,7 +126,8 @@ def is_delivered_goods(line: dict[str, Any]) -> bool:
 
 def map_line(bundle: OdooBundle, ctx: MappingContext, line: dict[str, Any]) -> Line:
     product = _related(bundle.products, line["product_id"], "product")
-    assert product is not None  # is_delivered_goods guarantees a product
+    if product is None:  # a product reference that names no record
+        raise UnmappableOrder(f"line {line.get('id')} names no product")
     uom = bundle.uoms.get(m2o_id(line.get(ctx.fields.line_uom)) or 0)
     product_id = product["id"]
     return Line(

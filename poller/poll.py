@@ -225,7 +225,8 @@ class ConnectionPoller:
 
     @property
     def connection_id(self) -> int:
-        assert self.state.id is not None
+        if self.state.id is None:  # rows come from the database, which numbers them
+            raise StateError(f"connection '{self.config.name}' has a state row without an id")
         return self.state.id
 
     @property
@@ -518,7 +519,8 @@ class ConnectionPoller:
         return report
 
     def _result(self, row: Delivery, outcome: Outcome, now: datetime) -> DeliveryResult:
-        assert row.id is not None
+        if row.id is None:  # rows come from the database, which numbers them
+            raise StateError(f"connection '{self.config.name}': a delivery row without an id")
         if outcome.verdict is Verdict.DELIVERED:
             return DeliveryResult(row.id, DeliveryStatus.DELIVERED, outcome.status, None, None)
         if outcome.verdict is Verdict.DEAD:

@@ -117,7 +117,12 @@ class OdooClient:
         version = await self.server_version()
         self.transport = await self._choose_transport(version)
         fields = await self._resolve_fields()
-        assert self.transport.uid is not None
+        if self.transport.uid is None:  # the transport's login sets it, or raises
+            raise OdooAuthError(
+                "Odoo accepted the login but named no user id",
+                connection=self.connection,
+                call="authenticate",
+            )
         return OdooSession(
             uid=self.transport.uid,
             version=version,

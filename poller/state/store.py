@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from poller.breaker import Breaker, CircuitState
 from poller.clock import to_odoo, utcnow
 from poller.cursor import ScanPosition
-from poller.errors import ConnectionNotFound, StateError
+from poller.errors import ConnectionNotFound, SchemaError, StateError
 from poller.state.models import (
     CONTENT_STATUSES,
     OPEN_STATUSES,
@@ -164,6 +164,30 @@ _CHECKPOINT = (
 _QUEUE = insert(_DELIVERY).returning(_DELIVERY.c.id, sort_by_parameter_order=True)
 
 
+#: SQLSTATE of PostgreSQL's undefined table and undefined column
+_SCHEMA_SQLSTATES = frozenset({"42P01", "42703"})
+_SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "has no column named")
+
+
+def _is_schema_error(exc: DBAPIError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in _SCHEMA_SQLSTATES:
+        return True
+    detail = _describe(exc)
+    return isinstance(exc, OperationalError) and any(m in detail for m in _SQLITE_SCHEMA_ERRORS)
+
+
+def _state_error(exc: DBAPIError) -> StateError:
+    detail = _describe(exc)
+    if not isinstance(exc, OperationalError):
+        return StateError(f"poller database error: {detail}")
+    hint = (
+        "Another process holds the SQLite database; retry, or raise POLLER_SQLITE_BUSY_TIMEOUT_MS"
+        if "locked" in detail
+        else "Check that the poller database is reachable (POLLER_DATABASE_URL)"
+    )
+    return StateError(f"poller database error: {detail}", hint=hint)
+
+
 def _describe(exc: DBAPIError) -> str:
     text = str(exc.orig) if exc.orig is not None else str(exc)
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
@@ -192,17 +216,13 @@ class Store:
             yield
         except IntegrityError:
             raise
-        except OperationalError as exc:
-            detail = _describe(exc)
-            hint = (
-                "Another process holds the SQLite database; retry, or raise "
-                "POLLER_SQLITE_BUSY_TIMEOUT_MS"
-                if "locked" in detail
-                else "Check that the poller database is reachable (POLLER_DATABASE_URL)"
-            )
-            raise StateError(f"poller database error: {detail}", hint=hint) from None
         except DBAPIError as exc:
-            raise StateError(f"poller database error: {_describe(exc)}") from None
+            if _is_schema_error(exc):
+                raise SchemaError(
+                    f"poller database schema error: {_describe(exc)}",
+                    hint="Bring the schema up to date with `poller db upgrade`",
+                ) from None
+            raise _state_error(exc) from None
 
     # -- connections ---------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from poller.breaker import Breaker, CircuitState
 from poller.cursor import ScanPosition
-from poller.errors import ConnectionNotFound, StateError
+from poller.errors import ConnectionNotFound, SchemaError, StateError
 from poller.state.db import create_db_engine, upgrade
 from poller.state.models import DeliveryStatus, SyncLog
 from poller.state.store import DeliveryResult, NewDelivery, Store
@@ -661,3 +661,17 @@ def test_unreachable_postgres_is_a_state_error() -> None:
         assert "127.0.0.1:1" in str(upgrade_info.value)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("change", ["DROP TABLE breaker", "ALTER TABLE breaker DROP COLUMN state"])
+def test_a_schema_this_version_does_not_know_is_not_transient(
+    store: Store, engine: Engine, change: str
+) -> None:
+    """A missing table or column is no outage: retries cannot help, an upgrade can."""
+    connection_id = int(store.ensure_connection("acme").id or 0)
+    with engine.begin() as connection:
+        connection.execute(text(change))
+    with pytest.raises(SchemaError) as info:
+        store.load_breaker(connection_id)
+    assert not info.value.transient
+    assert "poller db upgrade" in str(info.value) and "\n" not in str(info.value)
