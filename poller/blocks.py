@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from prefect.blocks.core import Block
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 
 from poller.connections import ConnectionConfig
-from poller.errors import ConnectionNotFound
+from poller.errors import ConnectionNotFound, InvalidConnection
 
 
 class OdooConnection(Block):
@@ -70,16 +70,31 @@ class OdooConnection(Block):
 
 
 async def load_connection(name: str) -> ConnectionConfig:
-    """The connection's definition from its block; ConnectionNotFound when there is none."""
+    """The connection's definition from its block; ConnectionNotFound when there is none,
+    InvalidConnection when it does not validate (pydantic's error is a ValueError too)."""
     try:
         block = await OdooConnection.aload(name)
+        return block.to_config(name)
+    except ValidationError as exc:
+        raise InvalidConnection(
+            f"connection {name!r}: its block does not validate: {_fields_at_fault(exc)}",
+            hint="Fix it with `poller edit`, or `poller delete` and `poller add` it again",
+        ) from None
     except ValueError:
         raise ConnectionNotFound(
             f"no connection named {name!r} (no '{OdooConnection._block_type_slug}' block "
             f"of that name in Prefect)",
             hint="See `poller list`, or add it with `poller add`",
         ) from None
-    return block.to_config(name)
+
+
+def _fields_at_fault(exc: ValidationError) -> str:
+    """Which fields are wrong and why, without their values (a value may be a secret's
+    ciphertext, or worse)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'block'}: {error['msg']}"
+        for error in exc.errors()
+    )
 
 
 async def save_connection(config: ConnectionConfig) -> None:

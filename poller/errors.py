@@ -29,6 +29,11 @@ class ConnectionNotFound(ConfigError):
     """No connection with that name or id."""
 
 
+class InvalidConnection(ConfigError):
+    """A connection's block exists but holds no valid definition (edited by hand in the
+    Prefect UI, or saved by another version of the poller)."""
+
+
 class StateError(PollerError):
     """The poller database failed (locked, unreachable, not migrated)."""
 

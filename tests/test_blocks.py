@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from poller.blocks import (
     OdooConnection,
     connection_block_pages,
     document_data,
     load_block_listings,
+    load_connection,
     save_connections,
 )
+from poller.errors import ConnectionNotFound, InvalidConnection
 from tests.conftest import make_config
 
 
@@ -57,3 +61,24 @@ async def test_named_blocks_are_read_in_one_request_and_missing_ones_left_out(
     found = await load_block_listings(wanted)
     assert sorted(found) == [configs[0].name, configs[2].name]
     assert found[configs[2].name].to_config() == configs[2]
+
+
+async def test_a_block_that_does_not_validate_is_not_reported_missing(
+    prefect_api, poller_settings, odoo, stockmaster
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import BlockDocumentUpdate
+
+    config = make_config(poller_settings, odoo, stockmaster, name=f"broken-{uuid.uuid4().hex[:6]}")
+    await save_connections([config])
+    async with get_client() as client:  # edited by hand in the UI, say
+        document = await client.read_block_document_by_name(
+            config.name, OdooConnection._block_type_slug, include_secrets=True
+        )
+        data = {**document.data, "poll_interval_seconds": -5}
+        await client.update_block_document(document.id, BlockDocumentUpdate(data=data))
+    with pytest.raises(InvalidConnection) as info:
+        await load_connection(config.name)
+    assert "does not validate" in str(info.value) and "poll_interval_seconds" in str(info.value)
+    with pytest.raises(ConnectionNotFound):
+        await load_connection(f"{config.name}-missing")
