@@ -115,8 +115,7 @@ class Fleet:
         )
         self.definitions = Definitions()
         self.load_many = load_many
-        self.held: dict[str, int] = {}  # claimed and not yet given back: name -> id
-        self.claimed: dict[str, ConnectionState] = {}  # name -> its row as claimed
+        self.held: dict[str, Claim] = {}  # claimed and not yet given back, by name
         self.notes: list[str] = []  # what an operator should hear of (printed by the loop)
         self._gate = asyncio.Semaphore(settings.fleet_concurrency)
 
@@ -190,8 +189,7 @@ class Fleet:
             self.store.set_schedule(claim.id, interval_seconds=60, enabled=False)
             self.claims.give_back(claim.id, None)
             return False
-        self.held[claim.name] = claim.id
-        self.claimed[claim.name] = claim.state
+        self.held[claim.name] = claim
         return True
 
     async def confirm_gone(self, names: Iterable[str]) -> set[str]:
@@ -205,33 +203,32 @@ class Fleet:
 
     def renew(self) -> int:
         """Extend every lease this worker holds, in one statement; how many it still holds."""
-        return len(self.claims.renew(list(self.held.values())))
+        return len(self.claims.renew([claim.id for claim in list(self.held.values())]))
 
     def settle(self, names: Iterable[str]) -> None:
         """Give back the claims of `names` that no poll took care of (their batch never ran):
         they are due again at once, for any worker."""
         for name in names:
-            self.claimed.pop(name, None)
-            connection_id = self.held.pop(name, None)
-            if connection_id is not None:
+            claim = self.held.pop(name, None)
+            if claim is not None:
                 with contextlib.suppress(PollerError):  # else the lease simply expires
-                    self.claims.give_back(connection_id, None)
+                    self.claims.give_back(claim.id, None)
 
     def _after_poll(self, name: str, poller: ConnectionPoller) -> None:
         """A poll that did not release its claim (skipped by the breaker, or it failed
         before its lease) gives it back, due again one interval later. A definition edited
         while it was polled makes it due at once, so the edit is not a whole interval late."""
-        connection_id = self.held.pop(name, None)
-        if connection_id is None:
+        claim = self.held.pop(name, None)
+        if claim is None:
             return
         with contextlib.suppress(PollerError):  # else the lease simply expires
             if not poller.released:
                 due = self.store.clock() + timedelta(seconds=poller.config.poll_interval_seconds)
-                self.claims.give_back(connection_id, due)
+                self.claims.give_back(claim.id, due)
             edited = self.definitions.configs.get(name, poller.config)
             if edited != poller.config:
                 self.store.set_schedule(
-                    connection_id,
+                    claim.id,
                     interval_seconds=edited.poll_interval_seconds,
                     enabled=edited.enabled,
                 )
@@ -261,10 +258,10 @@ class Fleet:
     async def _poll(self, name: str, poll_one: PollOne) -> PollReport:
         async with self._gate:
             config = self.definitions.configs.get(name)
-            claimed = self.claimed.pop(name, None)
-            if config is None or claimed is None:  # its block went: `settle` gives it back
+            claim = self.held.get(name)
+            if config is None or claim is None:  # its block went: `settle` gives it back
                 return PollReport(connection=name, status="skipped", reason="no definition")
-            poller = self._poller(config, claimed)
+            poller = self._poller(config, claim.state)
             try:
                 return await poll_one(poller)
             except Exception as exc:  # a bug in one tenant's poll must not stop the others

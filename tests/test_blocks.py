@@ -4,6 +4,7 @@ would write, so a block saved either way reads back the same."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from poller.blocks import (
     load_connection,
     save_connections,
 )
+from poller.connections import ConnectionConfig
 from poller.errors import ConnectionNotFound, InvalidConnection
 from tests.conftest import make_config
 
@@ -36,11 +38,7 @@ def test_bulk_document_data_is_what_prefect_would_write(poller_settings, odoo, s
 async def test_the_listing_pages_through_every_connection_by_name(
     prefect_api, poller_settings, odoo, stockmaster
 ) -> None:
-    prefix = f"paged-{uuid.uuid4().hex[:6]}"
-    configs = [
-        make_config(poller_settings, odoo, stockmaster, name=f"{prefix}-{i}") for i in range(5)
-    ]
-    await save_connections(configs)
+    prefix, configs = await _saved("paged", 5, poller_settings, odoo, stockmaster)
     pages = [page async for page in connection_block_pages(page_size=2)]
     mine = [[block.name for block in page if block.name.startswith(prefix)] for page in pages]
     assert all(len(page) <= 2 for page in pages) and len(pages) >= 3
@@ -52,11 +50,7 @@ async def test_the_listing_pages_through_every_connection_by_name(
 async def test_named_blocks_are_read_in_one_request_and_missing_ones_left_out(
     prefect_api, poller_settings, odoo, stockmaster
 ) -> None:
-    prefix = f"named-{uuid.uuid4().hex[:6]}"
-    configs = [
-        make_config(poller_settings, odoo, stockmaster, name=f"{prefix}-{i}") for i in range(3)
-    ]
-    await save_connections(configs)
+    prefix, configs = await _saved("named", 3, poller_settings, odoo, stockmaster)
     wanted = [configs[0].name, configs[2].name, f"{prefix}-missing"]
     found = await load_block_listings(wanted)
     assert sorted(found) == [configs[0].name, configs[2].name]
@@ -82,3 +76,12 @@ async def test_a_block_that_does_not_validate_is_not_reported_missing(
     assert "does not validate" in str(info.value) and "poll_interval_seconds" in str(info.value)
     with pytest.raises(ConnectionNotFound):
         await load_connection(f"{config.name}-missing")
+
+
+async def _saved(kind: str, count: int, *fixtures: Any) -> tuple[str, list[ConnectionConfig]]:
+    """`count` connections saved as blocks, named under a prefix of their own: the Prefect
+    server is shared by the session's tests."""
+    prefix = f"{kind}-{uuid.uuid4().hex[:6]}"
+    configs = [make_config(*fixtures, name=f"{prefix}-{i}") for i in range(count)]
+    await save_connections(configs)
+    return prefix, configs
