@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.events import emit_event
 
+from poller.errors import one_line
 from poller.poll import PollReport
 
 MOST_NAMES_IN_AN_EVENT = 100
@@ -21,6 +23,18 @@ def _resource(connection: str) -> dict[str, str]:
 
 
 async def publish_report(report: PollReport) -> None:
+    """Publish the poll's artifact and events, and log an internal error's traceback. The
+    poll is recorded already: a Prefect API that fails here costs a warning, not the poll."""
+    logger = get_run_logger()
+    if report.traceback:
+        logger.error("poll of %s failed: %s\n%s", report.connection, report.error, report.traceback)
+    try:
+        await _publish(report)
+    except Exception as exc:
+        logger.warning("could not publish the poll of %s: %s", report.connection, one_line(exc))
+
+
+async def _publish(report: PollReport) -> None:
     key = f"poll-{report.connection}"
     await acreate_table_artifact(table=report.table(), key=key, description=report.summary())
     problems = _problems(report)

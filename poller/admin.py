@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from poller.delivery.signing import generate_webhook_secret
 from poller.errors import ConnectionNotFound, PollerError
 from poller.odoo.client import OdooClient
 from poller.odoo.reader import CONFIRMED_STATES
+from poller.redact import Redactor
 from poller.settings import Settings
 from poller.state.store import Store
 from poller.webhook_check import Check, check_webhook
@@ -78,14 +80,20 @@ async def check_connection(
     checks: list[Check] = []
     try:
         key = box.decrypt(config.api_key_encrypted, what="the Odoo API key")
-        box.decrypt(config.webhook_secret_encrypted, what="the webhook secret")
+        secret = box.decrypt(config.webhook_secret_encrypted, what="the webhook secret")
     except PollerError as exc:
         return [Check("secrets", False, str(exc))]
     checks.append(Check("secrets", True, "the API key and webhook secret decrypt"))
+    redact = Redactor([key, secret])  # Odoo's and the receiver's answers may echo them
     async with httpx.AsyncClient(timeout=settings.odoo_timeout_seconds) as http:
         checks.extend(await _check_odoo(config, key, settings, store, http))
         checks.append(await check_webhook(str(config.webhook_url), http))
-    return checks
+    return [
+        dataclasses.replace(
+            check, detail=redact(check.detail), warning=redact.optional(check.warning)
+        )
+        for check in checks
+    ]
 
 
 async def _check_odoo(

@@ -5,6 +5,8 @@ Messages name the connection and what to do; they never carry a secret.
 
 from __future__ import annotations
 
+import traceback
+
 
 class PollerError(Exception):
     """Base of every error the poller raises on purpose."""
@@ -47,8 +49,20 @@ class SchemaError(StateError):
     transient = False
 
 
-class DeliveryError(PollerError):
-    """StockMaster did not accept a delivery."""
+class InternalError(PollerError):
+    """An exception the poller does not expect: a bug (or a library's). The poll fails and
+    counts for the breaker; the traceback goes to the run's log for the bug report."""
+
+    traceback: str = ""
+
+    @classmethod
+    def wrapping(cls, exc: BaseException) -> InternalError:
+        error = cls(
+            f"internal error: {one_line(exc)}",
+            hint="This is a bug in the poller: report it with the traceback from the run's log",
+        )
+        error.traceback = "".join(traceback.format_exception(exc))
+        return error
 
 
 class LeaseLost(StateError):

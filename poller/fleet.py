@@ -265,8 +265,8 @@ class Fleet:
             try:
                 return await poll_one(poller)
             except Exception as exc:  # a bug in one tenant's poll must not stop the others
-                report = PollReport(connection=name)
-                report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+                report = PollReport(connection=name, worker=self.worker)
+                report.fail(exc, poller.redact)
                 return report
             finally:
                 self._after_poll(name, poller)

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from poller.contract import Address, ConnectionRef, EventType, Line, Order, WebhookPayload
 from poller.odoo.fields import FieldMap
 from poller.odoo.reader import CONFIRMED_STATES, OdooBundle, OrderStamp
@@ -61,6 +63,21 @@ def text_or_none(value: Any) -> str | None:
     return None if value is False or value is None or value == "" else str(value)
 
 
+def need(record: dict[str, Any], key: str, what: str) -> Any:
+    """A field the mapping cannot do without; a record that lacks it is malformed (a missing
+    key here is Odoo's answer at fault, not the poller's code)."""
+    if key not in record:
+        raise UnmappableOrder(f"{what} {record.get('id', '?')} has no field '{key}'")
+    return record[key]
+
+
+def m2o_name(value: Any) -> str | None:
+    """The display name of a many2one `[id, "name"]`, None for `false`."""
+    if m2o_id(value) is None:
+        return None
+    return text_or_none(value[1]) if len(value) > 1 else None
+
+
 def m2o_id(value: Any) -> int | None:
     """The id of a many2one `[id, "name"]`, None for `false`; anything else is malformed."""
     if not value:
@@ -86,11 +103,12 @@ def _code(table: dict[int, dict[str, Any]], ref: Any) -> str | None:
 
 
 def map_address(bundle: OdooBundle, partner: dict[str, Any]) -> Address:
+    partner_id = need(partner, "id", "partner")
     commercial = partner.get("commercial_partner_id")
-    company_name = commercial[1] if commercial and commercial[0] != partner["id"] else None
+    company_name = m2o_name(commercial) if m2o_id(commercial) not in (None, partner_id) else None
     phone = partner.get("phone") or partner.get("mobile")
     return Address(
-        id=partner["id"],
+        id=partner_id,
         name=text_or_none(partner.get("name")),
         company_name=text_or_none(company_name),
         email=text_or_none(partner.get("email")),
@@ -125,34 +143,35 @@ def is_delivered_goods(line: dict[str, Any]) -> bool:
 
 
 def map_line(bundle: OdooBundle, ctx: MappingContext, line: dict[str, Any]) -> Line:
-    product = _related(bundle.products, line["product_id"], "product")
+    product = _related(bundle.products, need(line, "product_id", "order line"), "product")
     if product is None:  # a product reference that names no record
         raise UnmappableOrder(f"line {line.get('id')} names no product")
     uom = bundle.uoms.get(m2o_id(line.get(ctx.fields.line_uom)) or 0)
-    product_id = product["id"]
+    product_id = need(product, "id", "product")
     return Line(
-        id=line["id"],
+        id=need(line, "id", "order line"),
         product_id=product_id,
         sku=text_or_none(product.get("default_code"))
         or f"ODOO-{ctx.connection.database}-{product_id}",
         barcode=text_or_none(product.get("barcode")),
-        name=text_or_none(product.get("name")) or line["product_id"][1],
+        name=text_or_none(product.get("name")) or m2o_name(line["product_id"]),
         description=text_or_none(line.get("name")),
-        quantity=line["product_uom_qty"],
+        quantity=need(line, "product_uom_qty", "order line"),
         uom=text_or_none(uom.get("name")) if uom else None,
-        price_unit=line["price_unit"],
+        price_unit=need(line, "price_unit", "order line"),
         discount=line.get("discount") or 0.0,
-        price_subtotal=line["price_subtotal"],
-        price_total=line["price_total"],
+        price_subtotal=need(line, "price_subtotal", "order line"),
+        price_total=need(line, "price_total", "order line"),
         product_type=product_type(product),  # type: ignore[arg-type]
     )
 
 
 def order_state(order: dict[str, Any]) -> str:
     """Odoo 16's `done` is 17+'s `sale` with `locked`: one state whatever the version."""
-    if order["state"] == "sale" and order.get("locked"):
+    state = need(order, "state", "order")
+    if state == "sale" and order.get("locked"):
         return "done"
-    return str(order["state"])
+    return str(state)
 
 
 def map_order(
@@ -164,37 +183,41 @@ def map_order(
     order = bundle.orders.get(order_id)
     if order is None:
         raise UnmappableOrder(f"order {order_id} could not be read from Odoo")
-    customer = _related(bundle.partners, order["partner_id"], "customer")
+    customer = _related(bundle.partners, need(order, "partner_id", "order"), "customer")
     if customer is None:
         raise UnmappableOrder(f"order {order_id} has no customer")
     shipping = _related(bundle.partners, order.get("partner_shipping_id"), "shipping address")
+    line_ids = need(order, "order_line", "order")
+    if not isinstance(line_ids, list):
+        raise UnmappableOrder(f"order {order_id} has a malformed order_line {line_ids!r}")
     lines = []
-    for line_id in order["order_line"]:
+    for line_id in line_ids:
         line = bundle.lines.get(line_id)
         if line is None:
             raise UnmappableOrder(f"order line {line_id} could not be read from Odoo")
         if is_delivered_goods(line):
             lines.append(map_line(bundle, ctx, line))
     currency = bundle.currencies.get(m2o_id(order.get("currency_id")) or 0)
+    write_date = need(order, "write_date", "order")
     body = Order(
-        id=order["id"],
-        name=order["name"],
+        id=order_id,
+        name=need(order, "name", "order"),
         state=order_state(order),
         client_order_ref=text_or_none(order.get("client_order_ref")),
         date_order=iso_utc(order.get("date_order")),
         commitment_date=iso_utc(order.get("commitment_date")),
-        write_date=iso_utc(order["write_date"]) or "",
+        write_date=iso_utc(write_date) or "",
         currency=text_or_none(currency.get("name")) if currency else None,
-        amount_untaxed=order["amount_untaxed"],
-        amount_tax=order["amount_tax"],
-        amount_total=order["amount_total"],
+        amount_untaxed=need(order, "amount_untaxed", "order"),
+        amount_tax=need(order, "amount_tax", "order"),
+        amount_total=need(order, "amount_total", "order"),
         customer=map_address(bundle, customer),
         shipping_address=map_address(bundle, shipping) if shipping else None,
         lines=lines,
     )
     return WebhookPayload(
         event=event,
-        event_id=event_id(ctx.connection.id, order_id, order["write_date"]),
+        event_id=event_id(ctx.connection.id, order_id, write_date),
         occurred_at=body.write_date,
         connection=ctx.connection,
         order=body,
@@ -218,13 +241,20 @@ def map_page(bundle: OdooBundle, ctx: MappingContext, stamps: list[OrderStamp]) 
         event: EventType = "order.cancelled" if state == "cancel" else "order.confirmed"
         try:
             page.payloads.append(map_order(bundle, ctx, stamp.id, event))
-        except (UnmappableOrder, KeyError, TypeError, IndexError, ValueError) as exc:
-            reason = str(exc) if isinstance(exc, UnmappableOrder) else f"malformed record: {exc!r}"
-            write_date = (
-                order["write_date"] if order and order.get("write_date") else stamp.write_date
-            )
+        except (UnmappableOrder, ValidationError) as exc:
+            # Only what the data is at fault for: any other exception is a bug in the
+            # poller, which fails the poll (and counts for the breaker) rather than
+            # passing for a bad record.
+            reason = str(exc) if isinstance(exc, UnmappableOrder) else _first_error(exc)
+            write_date = (order or {}).get("write_date") or stamp.write_date
             page.quarantined.append(Quarantined(stamp.id, write_date, reason))
     return page
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"malformed record: {where}: {error['msg']} (got {error.get('input')!r})"
 
 
 def content_hash(payload: WebhookPayload) -> str:

@@ -8,14 +8,15 @@ hand it the poller itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -33,16 +34,18 @@ from poller.contract import ConnectionRef, WebhookPayload
 from poller.crypto import SecretBox
 from poller.cursor import ScanPosition, finished_cursor, start_scan
 from poller.delivery.backoff import next_attempt_at
+from poller.delivery.checkpoint import Checkpoint
 from poller.delivery.classify import Outcome, Verdict
 from poller.delivery.sender import post_event
 from poller.delivery.signing import signed_headers
-from poller.errors import LeaseLost, PollerError, StateError
+from poller.errors import InternalError, LeaseLost, PollerError, StateError
 from poller.http_clients import odoo_client, webhook_client
 from poller.lease import Heartbeat
 from poller.odoo.client import OdooClient, OdooSession
 from poller.odoo.errors import OdooAuthError, OdooMissingError
 from poller.odoo.reader import OdooBundle, OrderStamp, fetch_bundle, scan_page
 from poller.orders import MappingContext, content_hash, map_page
+from poller.redact import Redactor
 from poller.settings import Settings
 from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncLog
 from poller.state.store import DeliveryResult, NewDelivery, Store
@@ -111,9 +114,16 @@ class PollReport:
     error_type: str | None = None
     circuit: str | None = None  # "opened" or "closed" when this run moved the breaker
     worker: str | None = None  # the process that ran the poll (POLLER_WORKER_NAME)
+    traceback: str | None = None  # of an internal error, for the run's log
 
-    def fail(self, exc: PollerError) -> None:
-        self.status, self.error, self.error_type = "failed", str(exc), type(exc).__name__
+    def fail(self, exc: Exception, redact: Redactor) -> None:
+        """Fail the poll with `exc`; anything but a PollerError is a bug in the poller,
+        recorded as an internal error with its traceback."""
+        error = exc if isinstance(exc, PollerError) else InternalError.wrapping(exc)
+        self.status, self.error_type = "failed", type(error).__name__
+        self.error = redact(str(error))
+        if isinstance(error, InternalError):
+            self.traceback = redact(error.traceback)
 
     def summary(self) -> str:
         if self.status == "skipped":
@@ -159,6 +169,23 @@ class PollSteps(Protocol):
     ) -> EnqueueReport: ...
     async def send(self, delivery_ids: list[int]) -> SendReport: ...
     async def process_retries(self) -> SendReport: ...
+
+
+Step = TypeVar("Step", bound=Callable[..., Awaitable[Any]])
+
+
+def redacted_errors(step: Step) -> Step:
+    """A step's exception leaves with its text redacted: Prefect logs a failed task's
+    exception (and stores the log) before the poll's own code sees it."""
+
+    @functools.wraps(step)
+    async def guarded(self: ConnectionPoller, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await step(self, *args, **kwargs)
+        except Exception as exc:
+            raise self.redact.exception(exc) from None
+
+    return guarded  # type: ignore[return-value]  # same signature as `step`
 
 
 class ConnectionPoller:
@@ -209,6 +236,8 @@ class ConnectionPoller:
         self._leased_at = 0.0
         self._checkpointed = False
         self._odoo: OdooClient | None = None
+        # knows each secret from the moment it is decrypted
+        self.redact = Redactor()
 
     def begin_poll(self, owner: str | None = None) -> None:
         """Forget the last poll: a poller object may serve many polls (fleet mode). `owner`
@@ -246,6 +275,7 @@ class ConnectionPoller:
 
     # -- breaker and lease ---------------------------------------------------------------
 
+    @redacted_errors
     async def check_breaker(self) -> Admission:
         breaker, version = self.store.load_breaker(self.connection_id)
         admitted = admit(breaker, self.store.clock(), self.policy)
@@ -339,9 +369,11 @@ class ConnectionPoller:
 
     # -- Odoo ----------------------------------------------------------------------------
 
+    @redacted_errors
     async def authenticate(self) -> OdooSession:
         """Decrypt the key, then reuse the cached session or detect version, uid and fields."""
         key = self.box.decrypt(self.config.api_key_encrypted, what="the Odoo API key")
+        self.redact.add(key)
         self._odoo = OdooClient(
             self._odoo_http,
             url=self.config.odoo_base_url,
@@ -378,6 +410,7 @@ class ConnectionPoller:
             resume_max_write_date=state.scan_max_write_date,
         )
 
+    @redacted_errors
     async def fetch_orders(self, session: OdooSession, position: ScanPosition) -> ScanPage:
         limit = self.settings.page_size
         stamps = await scan_page(
@@ -389,6 +422,7 @@ class ConnectionPoller:
         fresh = [s for s in stamps if (s.id, s.write_date) not in known]
         return ScanPage(stamps, fresh, limit)
 
+    @redacted_errors
     async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle:
         return await fetch_bundle(self.odoo_client(), session.fields, [s.id for s in page.fresh])
 
@@ -415,6 +449,7 @@ class ConnectionPoller:
         )
         return MappingContext(connection=ref, fields=session.fields)
 
+    @redacted_errors
     async def map(
         self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
     ) -> EnqueueReport:
@@ -436,10 +471,10 @@ class ConnectionPoller:
                     payload=None,
                     content_hash=None,
                     status=DeliveryStatus.QUARANTINED,
-                    last_error=q.reason,
+                    last_error=self.redact(q.reason),
                 )
             )
-            report.quarantined.append(f"order {q.order_id}: {q.reason}")
+            report.quarantined.append(f"order {q.order_id}: {self.redact(q.reason)}")
         report.delivery_ids = self.store.enqueue_page(
             self.connection_id, rows, page.position_after(position)
         )
@@ -470,9 +505,11 @@ class ConnectionPoller:
 
     # -- send ----------------------------------------------------------------------------
 
+    @redacted_errors
     async def send(self, delivery_ids: list[int]) -> SendReport:
         return await self._deliver(self.store.open_deliveries(delivery_ids))
 
+    @redacted_errors
     async def process_retries(self) -> SendReport:
         due = self.store.due_retries(self.connection_id, self.store.clock(), limit=1000)
         return await self._deliver(due)
@@ -485,6 +522,7 @@ class ConnectionPoller:
             report.gone = True
             return report
         secret = self.box.decrypt(self.config.webhook_secret_encrypted, what="the webhook secret")
+        self.redact.add(secret)
         gate = asyncio.Semaphore(self.settings.send_concurrency)
 
         async def one(row: Delivery) -> DeliveryResult:
@@ -497,12 +535,18 @@ class ConnectionPoller:
                     now=self.wall_clock(),
                 )
                 outcome = await post_event(
-                    self.hook_http(), str(self.config.webhook_url), row.payload or "", headers
+                    self.hook_http(),
+                    str(self.config.webhook_url),
+                    row.payload or "",
+                    headers,
+                    redact=self.redact,
                 )
-                return self._result(row, outcome, self.store.clock())
+                result = self._result(row, outcome, self.store.clock())
+                await checkpoint.record(result)
+                return result
 
+        checkpoint = Checkpoint(self.store.record_results)
         results = await asyncio.gather(*(one(row) for row in rows))
-        self.store.record_results(results)
         for row, result in zip(rows, results, strict=True):
             if result.status == DeliveryStatus.DELIVERED:
                 report.delivered += 1
@@ -635,8 +679,10 @@ async def run_cycle(
                 await _leased_cycle(poller, steps, report)
         else:
             await _leased_cycle(poller, steps, report)
-    except PollerError as exc:
-        report.fail(exc)
+    except Exception as exc:  # a bug included: recorded, never swallowed
+        report.fail(exc, poller.redact)
+        if not isinstance(exc, PollerError):
+            _best_effort(report, poller.settle_breaker, False, report)
     _best_effort(report, poller.record, report, started, flow_run_id)
     return report
 
@@ -647,8 +693,8 @@ async def _leased_cycle(poller: ConnectionPoller, steps: PollSteps, report: Poll
         poller.renew_lease()
         report.retried = await steps.process_retries()
         poller.settle_breaker(True, report)
-    except PollerError as exc:
-        report.fail(exc)
+    except Exception as exc:  # a bug included: a failed poll that counts for the breaker
+        report.fail(exc, poller.redact)
         if isinstance(exc, OdooAuthError | OdooMissingError):
             _best_effort(report, poller.forget_odoo_session)
         _best_effort(report, poller.settle_breaker, False, report)
@@ -658,13 +704,13 @@ async def _leased_cycle(poller: ConnectionPoller, steps: PollSteps, report: Poll
 
 
 def _best_effort(report: PollReport, action: Callable[..., object], *args: object) -> None:
-    """Bookkeeping after the work: a database failure here fails the run, it never masks
-    the first error."""
+    """Bookkeeping after the work: a failure here (the database's, or a bug) fails the
+    run; it never masks the first error."""
     try:
         action(*args)
-    except StateError as exc:
+    except Exception as exc:
         if report.status != "failed":
-            report.fail(exc)
+            report.fail(exc, Redactor())
 
 
 async def _scan_and_send(poller: ConnectionPoller, steps: PollSteps, report: PollReport) -> None:

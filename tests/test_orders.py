@@ -209,3 +209,28 @@ def test_content_hash_ignores_the_version_stamp_only(bundle) -> None:
     bundle.lines[2] = {**bundle.lines[2], "product_uom_qty": 4.0}
     changed = map_order(bundle, recorded_context(), 1)
     assert content_hash(changed) != content_hash(first)
+
+
+def test_a_record_missing_a_field_is_quarantined_naming_the_field(bundle) -> None:
+    bundle.orders[4] = {k: v for k, v in bundle.orders[4].items() if k != "amount_total"}
+    page = map_page(bundle, recorded_context(), [OrderStamp(4, "2026-11-28 08:19:30")])
+    assert [(q.order_id, q.reason) for q in page.quarantined] == [
+        (4, "order 4 has no field 'amount_total'")
+    ]
+
+
+def test_a_field_of_the_wrong_type_is_quarantined_as_malformed(bundle) -> None:
+    bundle.orders[4] = {**bundle.orders[4], "amount_total": "lots"}
+    page = map_page(bundle, recorded_context(), [OrderStamp(4, "2026-11-28 08:19:30")])
+    [quarantined] = page.quarantined
+    assert quarantined.reason.startswith("malformed record: amount_total:")
+    assert "'lots'" in quarantined.reason
+
+
+def test_a_bug_in_the_mapper_is_raised_not_quarantined(bundle, monkeypatch) -> None:
+    def broken(*_args: object) -> None:
+        raise TypeError("a bug")
+
+    monkeypatch.setattr("poller.orders.map_address", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        map_page(bundle, recorded_context(), [OrderStamp(4, "2026-11-28 08:19:30")])

@@ -166,3 +166,62 @@ def test_spread_phases_leave_no_crowded_second() -> None:
 
     seconds = Counter(int(spread_phase(cid) * 60) for cid in range(1, 3001))
     assert len(seconds) == 60 and max(seconds.values()) <= 53  # 50 a second when even
+
+
+async def test_a_poll_cut_off_mid_page_has_recorded_what_the_receiver_accepted(
+    poller_settings, odoo, stockmaster, monkeypatch
+) -> None:
+    """A kill re-sends at most the sends in flight, not the page: here the poll is cancelled
+    half-way through a page of 60 and the receiver's record is compared with the database."""
+    settings = use_settings(monkeypatch, page_size="60", send_concurrency="4")
+    odoo.sim.add_generated_orders(60, lines_per_order=1)
+    stockmaster.receiver.latency_seconds = 0.02
+    config = make_config(settings, odoo, stockmaster)
+    store = default_store()
+    store.ensure_connection(config.name, since=BEFORE_SEED)
+    polling = asyncio.create_task(poll(config))
+    while len(stockmaster.receiver.deliveries) < 30:
+        await asyncio.sleep(0.005)
+    polling.cancel()
+    await asyncio.gather(polling, return_exceptions=True)
+
+    accepted = {item.webhook_id for item in stockmaster.receiver.deliveries}
+    recorded = {d.event_id for d in store.deliveries(statuses=["delivered"])}
+    assert recorded <= accepted
+    assert len(accepted) >= 30 and len(accepted - recorded) <= settings.send_concurrency
+
+
+@pytest.mark.parametrize(
+    "bug",
+    [
+        pytest.param(("poller.orders.map_address", TypeError("unsupported operand")), id="mapper"),
+        pytest.param(
+            ("poller.state.store.Store.order_histories", AttributeError("no attribute 'ids'")),
+            id="store",
+        ),
+    ],
+)
+async def test_a_bug_in_a_mapper_or_store_call_is_a_failed_poll_not_a_bad_order(
+    bug, poller_settings, odoo, stockmaster, monkeypatch
+) -> None:
+    target, error = bug
+
+    def broken(*_args, **_kwargs):
+        raise error
+
+    monkeypatch.setattr(target, broken)
+    config = make_config(poller_settings, odoo, stockmaster)
+    store = default_store()
+    store.ensure_connection(config.name, since=BEFORE_SEED)
+    report = await poll(config)
+
+    assert (report.status, report.error_type) == ("failed", "InternalError")
+    assert report.error.startswith(f"internal error: {type(error).__name__}: {error}")
+    assert "Traceback" in report.traceback and "broken" in report.traceback
+    assert report.quarantined == [] and store.deliveries(statuses=["quarantined"]) == []
+    connection = store.find_connection(config.name)
+    log = store.sync_logs(connection.id, limit=1)[0]
+    assert (log.status, log.error) == ("failed", report.error)
+    breaker, _version = store.load_breaker(connection.id)
+    assert breaker.failures == 1
+    assert stockmaster.receiver.deliveries == []

@@ -19,6 +19,7 @@ from poller import __version__
 from poller.delivery.classify import Verdict
 from poller.delivery.sender import post_event
 from poller.delivery.signing import signed_headers
+from poller.redact import Redactor
 
 EVENT_ID = "3f1c0a5e9b7d4c2a8e6f1b3d5c7a9e0f"
 BODY = json.dumps({"event": "order.confirmed", "event_id": EVENT_ID, "order": {"id": 42}})
@@ -118,7 +119,9 @@ def test_aware_non_utc_now_still_verifies() -> None:
 
 async def post(headers: dict[str, str] | None = None) -> object:
     async with httpx.AsyncClient() as http:
-        return await post_event(http, HOOK, BODY, headers or headers_at(real_now()))
+        return await post_event(
+            http, HOOK, BODY, headers or headers_at(real_now()), redact=Redactor()
+        )
 
 
 async def test_post_sends_the_body_and_headers(respx_mock: respx.MockRouter) -> None:
@@ -233,6 +236,6 @@ async def test_read_timeout_becomes_retry(respx_mock: respx.MockRouter) -> None:
 async def test_connection_refused_on_a_real_socket_becomes_retry() -> None:
     """No mock: port 9 on loopback (discard) is closed on these machines."""
     async with httpx.AsyncClient(timeout=2) as http:
-        outcome = await post_event(http, "http://127.0.0.1:9/hook", BODY, {})
+        outcome = await post_event(http, "http://127.0.0.1:9/hook", BODY, {}, redact=Redactor())
     assert outcome.verdict is Verdict.RETRY
     assert outcome.status is None
