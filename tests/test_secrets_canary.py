@@ -72,15 +72,15 @@ def test_canary_secrets_are_nowhere_but_in_memory(
                 "acme",
                 "--username",
                 "bot",
-                "--api-key",
-                api_key,
+                "--api-key-file",
+                "-",
                 "--webhook-url",
                 f"{hooks.url}/in",
-                "--webhook-secret",
-                webhook_secret,
                 "--since",
                 "2026-11-28",
             ],
+            input=api_key + "\n",  # secrets are never argv values: stdin and the env
+            env={"POLLER_WEBHOOK_SECRET": webhook_secret},
         )
         assert added.exit_code == 0, added.output
         assert cli.invoke(app, ["test", "acme"]).exit_code == 0

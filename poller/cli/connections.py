@@ -17,6 +17,16 @@ from poller.cli.app import (
     run,
     use_prefect_api,
 )
+from poller.cli.secret_input import (
+    API_KEY_ENV,
+    WEBHOOK_SECRET_ENV,
+    read_stdin_once,
+    refuse_api_key_value,
+    refuse_webhook_secret_value,
+    secret_from_env,
+    secret_from_file,
+    usage_error,
+)
 from poller.errors import ConfigError
 
 CONNECTION_COLUMNS = (
@@ -50,25 +60,32 @@ def parse_since(value: str | None) -> datetime | None:
 @app.command()
 @one_line_errors
 def add(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Lowercase letters, digits, dashes.")],
     odoo_url: Annotated[str, typer.Option(prompt="Odoo URL", help="e.g. https://acme.odoo.com")],
     database: Annotated[str, typer.Option(prompt="Odoo database")],
     username: Annotated[str, typer.Option(prompt="Odoo login")],
-    api_key: Annotated[
-        str,
-        typer.Option(
-            prompt="Odoo API key",
-            hide_input=True,
-            envvar="POLLER_ODOO_API_KEY",
-            help="Prompted without echo when missing; or POLLER_ODOO_API_KEY.",
-        ),
-    ],
     webhook_url: Annotated[str, typer.Option(prompt="StockMaster webhook URL")],
-    webhook_secret: Annotated[
+    api_key_file: Annotated[
         str | None,
         typer.Option(
-            envvar="POLLER_WEBHOOK_SECRET",
-            help="Generated (whsec_...) and printed once when missing.",
+            "--api-key-file",
+            metavar="PATH",
+            is_eager=True,
+            callback=read_stdin_once,
+            help=f"Read the Odoo API key from this file ('-': from stdin). Without it: "
+            f"{API_KEY_ENV}, else a prompt without echo. Never give the key as an argument.",
+        ),
+    ] = None,
+    webhook_secret_file: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-secret-file",
+            metavar="PATH",
+            is_eager=True,
+            callback=read_stdin_once,
+            help=f"Read the webhook secret from this file ('-': from stdin). Without it: "
+            f"{WEBHOOK_SECRET_ENV}, else one is generated (whsec_...) and printed once.",
         ),
     ] = None,
     interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 60,
@@ -77,9 +94,36 @@ def add(
         str | None, typer.Option(help="Deliver orders confirmed since this date (default: now).")
     ] = None,
     skip_test: Annotated[bool, typer.Option("--no-test", help="Save without testing.")] = False,
+    api_key_value: Annotated[
+        str | None,
+        typer.Option("--api-key", hidden=True, is_eager=True, callback=refuse_api_key_value),
+    ] = None,
+    webhook_secret_value: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-secret", hidden=True, is_eager=True, callback=refuse_webhook_secret_value
+        ),
+    ] = None,
 ) -> None:
-    """Add a tenant: test it, save its block (secrets encrypted) and create its deployment."""
+    """Add a tenant: test it, save its block (secrets encrypted) and create its deployment.
+
+    Secrets are never arguments. The Odoo API key comes from --api-key-file (a file, or '-'
+    for stdin), else POLLER_ODOO_API_KEY, else a prompt without echo. The webhook secret
+    comes from --webhook-secret-file, else POLLER_WEBHOOK_SECRET, else it is generated and
+    printed once."""
+    api_key = (
+        secret_from_file(ctx, api_key_file, "Odoo API key")
+        if api_key_file is not None
+        else secret_from_env(API_KEY_ENV)
+    )
+    webhook_secret = (
+        secret_from_file(ctx, webhook_secret_file, "webhook secret")
+        if webhook_secret_file is not None
+        else secret_from_env(WEBHOOK_SECRET_ENV)
+    )
     use_prefect_api()
+    if api_key is None:
+        api_key = typer.prompt("Odoo API key", hide_input=True)
     from poller.admin import build_config, check_connection, register
     from poller.crypto import secret_box_from_env
     from poller.runtime import default_store
@@ -242,25 +286,71 @@ def reset_circuit(name: Annotated[str, typer.Argument(help="Connection name or i
     )
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True})
 @one_line_errors
 def edit(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Connection name or id.")],
     odoo_url: Annotated[str | None, typer.Option()] = None,
     database: Annotated[str | None, typer.Option()] = None,
     username: Annotated[str | None, typer.Option()] = None,
     api_key: Annotated[
-        bool, typer.Option("--api-key", help="Prompt (without echo) for a new Odoo API key.")
+        bool,
+        typer.Option("--api-key", help="Prompt (without echo) for a new Odoo API key; no value."),
     ] = False,
+    api_key_file: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-file",
+            metavar="PATH",
+            is_eager=True,
+            callback=read_stdin_once,
+            help="Read a new Odoo API key from this file ('-': from stdin).",
+        ),
+    ] = None,
     webhook_url: Annotated[str | None, typer.Option()] = None,
     webhook_secret: Annotated[
-        bool, typer.Option("--webhook-secret", help="Prompt (without echo) for a new secret.")
+        bool,
+        typer.Option(
+            "--webhook-secret", help="Prompt (without echo) for a new webhook secret; no value."
+        ),
     ] = False,
+    webhook_secret_file: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-secret-file",
+            metavar="PATH",
+            is_eager=True,
+            callback=read_stdin_once,
+            help="Read a new webhook secret from this file ('-': from stdin).",
+        ),
+    ] = None,
     interval: Annotated[int | None, typer.Option(help="Seconds between polls.")] = None,
     transport: Annotated[str | None, typer.Option(help="auto, jsonrpc or json2.")] = None,
     enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
 ) -> None:
-    """Change a connection; its block and deployment are updated. Secrets are prompted for."""
+    """Change a connection; its block and deployment are updated.
+
+    Secrets are never arguments: --api-key / --webhook-secret prompt without echo,
+    --api-key-file / --webhook-secret-file read a file ('-' for stdin)."""
+    if ctx.args:  # `--api-key NEWKEY`: the flag takes no value; never echo what came
+        usage_error(
+            "edit takes one connection name and no other argument; --api-key and "
+            "--webhook-secret take no value (secrets are not taken as arguments): they prompt "
+            "without echo, or use --api-key-file / --webhook-secret-file PATH ('-' for stdin)"
+        )
+    if api_key and api_key_file is not None:
+        usage_error("give --api-key (prompt) or --api-key-file, not both")
+    if webhook_secret and webhook_secret_file is not None:
+        usage_error("give --webhook-secret (prompt) or --webhook-secret-file, not both")
+    new_api_key = (
+        secret_from_file(ctx, api_key_file, "Odoo API key") if api_key_file is not None else None
+    )
+    new_webhook_secret = (
+        secret_from_file(ctx, webhook_secret_file, "webhook secret")
+        if webhook_secret_file is not None
+        else None
+    )
     use_prefect_api()
     from poller.admin import apply_edit
     from poller.blocks import load_connection
@@ -282,12 +372,11 @@ def edit(
         }.items()
         if v is not None
     }
-    secrets = {
-        "api_key": typer.prompt("New Odoo API key", hide_input=True) if api_key else None,
-        "webhook_secret": typer.prompt("New webhook secret", hide_input=True)
-        if webhook_secret
-        else None,
-    }
+    if api_key:
+        new_api_key = typer.prompt("New Odoo API key", hide_input=True)
+    if webhook_secret:
+        new_webhook_secret = typer.prompt("New webhook secret", hide_input=True)
+    secrets = {"api_key": new_api_key, "webhook_secret": new_webhook_secret}
     if not changes and not any(secrets.values()):
         raise ConfigError("nothing to change", hint="See `poller edit --help`")
     updated, notes = apply_edit(config, changes, secrets, secret_box_from_env(), store)

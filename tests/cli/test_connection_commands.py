@@ -1,16 +1,18 @@
-"""`poller add`, `test`, `list`, `rotate-keys` against a real Prefect API and the simulator."""
+"""`poller add`, `edit`, `test`, `list`, `rotate-keys` against a real Prefect API and the
+simulator. Secrets never come as argument values: files, stdin, env vars or prompts."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
 from typer.testing import CliRunner
 
 from poller.cli import app
-from poller.crypto import generate_key
+from poller.crypto import generate_key, secret_box_from_env
 from poller.settings import get_settings
 from tests.conftest import API_KEY, ODOO_DATABASE, ODOO_LOGIN
 
@@ -21,13 +23,14 @@ pytestmark = pytest.mark.slow
 def cli(prefect_api, poller_settings):
     runner = CliRunner()
 
-    def invoke(*args: str, **env: str):
-        return runner.invoke(app, list(args), env=env or None)
+    def invoke(*args: str, input: str | None = None, **env: str):
+        return runner.invoke(app, list(args), input=input, env=env or None)
 
     return invoke
 
 
-def add_args(odoo, stockmaster, name: str = "acme", api_key: str = API_KEY) -> list[str]:
+def add_args(odoo, stockmaster, name: str = "acme") -> list[str]:
+    """`poller add` without secrets: each test says where the API key comes from."""
     return [
         "add",
         name,
@@ -37,8 +40,6 @@ def add_args(odoo, stockmaster, name: str = "acme", api_key: str = API_KEY) -> l
         ODOO_DATABASE,
         "--username",
         ODOO_LOGIN,
-        "--api-key",
-        api_key,
         "--webhook-url",
         stockmaster.url,
         "--since",
@@ -58,8 +59,18 @@ def block_data(name: str) -> dict:
     return asyncio.run(read())
 
 
+def stored_secrets(name: str) -> tuple[str, str]:
+    """The connection's API key and webhook secret, decrypted."""
+    data, box = block_data(name), secret_box_from_env()
+    return box.decrypt(data["api_key_encrypted"]), box.decrypt(data["webhook_secret_encrypted"])
+
+
+def saved_names(cli) -> set[str]:
+    return {row["name"] for row in json.loads(cli("list", "--json").stdout or "[]")}
+
+
 def test_add_tests_then_saves_ciphertext_and_a_deployment(cli, odoo, stockmaster) -> None:
-    result = cli(*add_args(odoo, stockmaster))
+    result = cli(*add_args(odoo, stockmaster), POLLER_ODOO_API_KEY=API_KEY)
     assert result.exit_code == 0, result.output
     assert "✓ odoo     Odoo 16.0 over jsonrpc" in result.output
     assert "8 confirmed orders" in result.output
@@ -78,17 +89,16 @@ def test_add_tests_then_saves_ciphertext_and_a_deployment(cli, odoo, stockmaster
 
 
 def test_add_refuses_a_connection_that_fails_its_test(cli, odoo, stockmaster) -> None:
-    result = cli(*add_args(odoo, stockmaster, name="bad", api_key="wrong-key"))
+    result = cli(*add_args(odoo, stockmaster, name="bad"), POLLER_ODOO_API_KEY="wrong-key")
     assert result.exit_code == 1
     assert "✗ odoo" in result.output and "refused login 'admin'" in result.output
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("error: connection 'bad' failed its test and was not saved")
-    listed = cli("list", "--json")
-    assert "bad" not in {row["name"] for row in json.loads(listed.stdout or "[]")}
+    assert "bad" not in saved_names(cli)
 
 
 def test_test_and_list_show_the_connection(cli, odoo, stockmaster) -> None:
-    assert cli(*add_args(odoo, stockmaster)).exit_code == 0
+    assert cli(*add_args(odoo, stockmaster), POLLER_ODOO_API_KEY=API_KEY).exit_code == 0
     checked = cli("test", "acme")
     assert checked.exit_code == 0, checked.output
     assert "orders   8 confirmed orders since 2026-11-27 23:50:00" in checked.output
@@ -102,7 +112,7 @@ def test_test_and_list_show_the_connection(cli, odoo, stockmaster) -> None:
 
 
 def test_rotate_keys_re_encrypts_under_the_newest_key(cli, odoo, stockmaster, monkeypatch) -> None:
-    assert cli(*add_args(odoo, stockmaster)).exit_code == 0
+    assert cli(*add_args(odoo, stockmaster), POLLER_ODOO_API_KEY=API_KEY).exit_code == 0
     old = get_settings().encryption_key
     new = generate_key()
     monkeypatch.setenv("POLLER_ENCRYPTION_KEY", f"{new},{old}")
@@ -127,3 +137,106 @@ def test_missing_key_and_unknown_connection_are_one_line_errors(cli, monkeypatch
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) <= 2 and "POLLER_ENCRYPTION_KEY is not set" in result.output
+
+
+def test_add_reads_the_secrets_from_files(cli, odoo, stockmaster, tmp_path: Path) -> None:
+    key_file, secret_file = tmp_path / "odoo.key", tmp_path / "webhook.secret"
+    key_file.write_text(API_KEY + "\n")  # as `echo KEY > file` writes it
+    secret_file.write_text(f"  {stockmaster.secret}\n")
+    result = cli(
+        *add_args(odoo, stockmaster, name="from-files"),
+        *("--api-key-file", str(key_file), "--webhook-secret-file", str(secret_file)),
+    )
+    assert result.exit_code == 0, result.output
+    assert "✓ odoo" in result.output and "shown once" not in result.output
+    assert API_KEY not in result.output and stockmaster.secret not in result.output
+    assert stored_secrets("from-files") == (API_KEY, stockmaster.secret)
+
+
+def test_add_reads_the_api_key_from_stdin(cli, odoo, stockmaster) -> None:
+    result = cli(
+        *add_args(odoo, stockmaster, name="from-stdin"),
+        *("--api-key-file", "-"),
+        input=API_KEY + "\n",
+        POLLER_WEBHOOK_SECRET=stockmaster.secret,
+    )
+    assert result.exit_code == 0, result.output
+    assert "✓ odoo" in result.output and API_KEY not in result.output
+    assert stored_secrets("from-stdin") == (API_KEY, stockmaster.secret)
+
+
+def test_add_prompts_for_the_api_key_without_echo(cli, odoo, stockmaster) -> None:
+    result = cli(*add_args(odoo, stockmaster, name="prompted"), input=API_KEY + "\n")
+    assert result.exit_code == 0, result.output
+    assert "Odoo API key:" in result.output and API_KEY not in result.output
+    assert stored_secrets("prompted")[0] == API_KEY
+
+
+@pytest.mark.parametrize(
+    ("option", "instead"),
+    [("--api-key", "--api-key-file -"), ("--webhook-secret", "--webhook-secret-file -")],
+)
+def test_add_refuses_a_secret_given_as_an_argument(cli, odoo, stockmaster, option, instead):
+    canary = "argv-canary-0b7e"
+    for given in ([option, canary], [f"{option}={canary}"]):
+        result = cli("add", "argv", *given, input="https://never.prompted\n")
+        assert result.exit_code == 2, result.output
+        assert canary not in result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and "secrets are not taken as arguments" in lines[0]
+        assert instead in lines[0] and "Odoo URL" not in result.output  # refused before prompts
+    assert "argv" not in saved_names(cli)
+
+
+def test_add_refuses_an_empty_key_file_and_saves_nothing(
+    cli, odoo, stockmaster, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.key"
+    empty.write_text("\n")
+    result = cli(*add_args(odoo, stockmaster, name="empty-key"), "--api-key-file", str(empty))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: the Odoo API key file {empty} is empty. Nothing was saved"
+    ]
+    missing = cli(
+        *add_args(odoo, stockmaster, name="empty-key"),
+        *("--api-key-file", str(tmp_path / "nope.key")),
+    )
+    assert missing.exit_code == 1 and len(missing.output.strip().splitlines()) == 1
+    assert f"cannot read the Odoo API key file {tmp_path / 'nope.key'}" in missing.output
+    assert "empty-key" not in saved_names(cli)
+
+
+def test_only_one_secret_can_come_from_stdin(cli, odoo, stockmaster) -> None:
+    result = cli(
+        *add_args(odoo, stockmaster, name="both-stdin"),
+        *("--api-key-file", "-", "--webhook-secret-file", "-"),
+        input=API_KEY + "\n",
+    )
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "only one secret can come from stdin" in lines[0]
+    assert API_KEY not in result.output and "both-stdin" not in saved_names(cli)
+
+
+def test_edit_reads_new_secrets_from_a_file_or_stdin(
+    cli, odoo, stockmaster, tmp_path: Path
+) -> None:
+    added = cli(*add_args(odoo, stockmaster), "--no-test", POLLER_ODOO_API_KEY=API_KEY)
+    assert added.exit_code == 0, added.output
+    key_file = tmp_path / "rotated.key"
+    key_file.write_text("rotated-key-9d2c\n")
+    edited = cli("edit", "acme", "--api-key-file", str(key_file))
+    assert edited.exit_code == 0, edited.output
+    assert "rotated-key-9d2c" not in edited.output and "detected again" in edited.output
+    assert stored_secrets("acme")[0] == "rotated-key-9d2c"
+
+    piped = cli("edit", "acme", "--webhook-secret-file", "-", input=stockmaster.secret + "\n")
+    assert piped.exit_code == 0, piped.output
+    assert stored_secrets("acme") == ("rotated-key-9d2c", stockmaster.secret)
+
+    valued = cli("edit", "acme", "--api-key", "rotated-key-9d2c")  # the flag takes no value
+    assert valued.exit_code == 2 and "rotated-key-9d2c" not in valued.output
+    assert "secrets are not taken as arguments" in valued.output
+    both = cli("edit", "acme", "--api-key", "--api-key-file", str(key_file))
+    assert both.exit_code == 2 and "not both" in both.output

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 def cli(prefect_api, poller_settings):
     runner = CliRunner()
 
-    def invoke(*args: str, input: str | None = None):
-        return runner.invoke(app, list(args), input=input)
+    def invoke(*args: str, input: str | None = None, **env: str):
+        return runner.invoke(app, list(args), input=input, env=env or None)
 
     return invoke
 
@@ -40,15 +40,13 @@ def added(cli, odoo, stockmaster):
         ODOO_DATABASE,
         "--username",
         ODOO_LOGIN,
-        "--api-key",
-        API_KEY,
         "--webhook-url",
         stockmaster.url,
-        "--webhook-secret",
-        stockmaster.secret,
         "--since",
         "2026-11-28",
         "--no-test",
+        POLLER_ODOO_API_KEY=API_KEY,
+        POLLER_WEBHOOK_SECRET=stockmaster.secret,
     )
     assert result.exit_code == 0, result.output
     return "acme"
@@ -162,13 +160,11 @@ def test_backfill_replays_history_with_progress_and_resumes(cli, odoo, stockmast
         ODOO_DATABASE,
         "--username",
         ODOO_LOGIN,
-        "--api-key",
-        API_KEY,
         "--webhook-url",
         stockmaster.url,
-        "--webhook-secret",
-        stockmaster.secret,
         "--no-test",
+        POLLER_ODOO_API_KEY=API_KEY,
+        POLLER_WEBHOOK_SECRET=stockmaster.secret,
     )
     assert result.exit_code == 0
     asyncio.run(poll_connection("late"))
