@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from prefect._internal.versioning import VersionType  # not re-exported in 3.9
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
 from flows.poll_connection import poll_connection
@@ -19,13 +18,15 @@ def deployment_name(connection: str) -> str:
 
 
 async def to_deployment(config: ConnectionConfig, *, scheduled: bool = True) -> RunnerDeployment:
-    """One deployment per connection, at most one run at a time.
+    """One deployment per connection, with no Prefect concurrency limit.
 
-    Colliding runs wait for the slot (ENQUEUE) rather than being cancelled: a runner submits
-    the next scheduled run ahead of time, so CANCEL_NEW would cancel every run whose
-    predecessor was still busy, and a manual run would be dropped during a scheduled one.
-    The slot is leased, so a crashed run cannot hold it for ever; the database lease
-    inside the flow is the second guard.
+    The connection's lease in the poller database keeps two polls apart, whoever starts
+    them. A deployment limit added nothing but harm: a scheduled run queued behind a long
+    poll (AwaitingConcurrencySlot) and ran late, and a process killed mid-run kept its slot
+    until Prefect's slot lease ran out (5 minutes), during which nothing polled. Now a
+    scheduled run that finds the lease taken is skipped at once (the next slot comes), a
+    manual run waits for it, and a dead run's lease frees itself within
+    POLLER_LEASE_SECONDS.
 
     The version is simple: left to infer one, Prefect runs `git` for every deployment,
     blocking the event loop, which serialized thousands of applies.
@@ -34,9 +35,6 @@ async def to_deployment(config: ConnectionConfig, *, scheduled: bool = True) -> 
     return await poll_connection.ato_deployment(
         **connection_fields(config),
         interval=interval,
-        concurrency_limit=ConcurrencyLimitConfig(
-            limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
-        ),
         entrypoint_type=EntrypointType.MODULE_PATH,
         version_type=VersionType.SIMPLE,
     )

@@ -18,6 +18,7 @@ from prefect.runner import Runner
 from rich.console import Console
 
 from deployments.connections import deployment_name
+from deployments.recovery import crash_orphaned_runs, ensure_zombie_automation, use_heartbeats
 from deployments.writer import DeploymentWriter, serve_deployment
 from poller.blocks import all_connections
 from poller.connections import ConnectionConfig
@@ -45,7 +46,13 @@ class ConnectionServer:
         self.refresh_seconds = refresh_seconds
         self.grace_seconds = grace_seconds
         self.scheduled = scheduled
-        self.runner = Runner(name="odoo-order-poller", pause_on_shutdown=False, limit=None)
+        self.heartbeat_seconds = use_heartbeats()
+        self.runner = Runner(
+            name="odoo-order-poller",
+            pause_on_shutdown=False,
+            limit=None,
+            heartbeat_seconds=self.heartbeat_seconds,
+        )
         self.writer = DeploymentWriter()
         self.definitions = Definitions()
         self.served: dict[str, ConnectionConfig] = {}
@@ -54,6 +61,27 @@ class ConnectionServer:
         self._apply_gate = asyncio.Semaphore(apply_concurrency)
         self._applying: set[asyncio.Task[None]] = set()
         self._unapplied: dict[str, ConnectionConfig] = {}
+
+    async def recover(self, *, first: bool) -> None:
+        """Mark Crashed the runs a stopped process left Running or Pending (one line when
+        there were any); at the first call, also make sure Prefect's zombie automation
+        exists, which does the same for processes that die while this one runs."""
+        try:
+            async with get_client() as client:
+                if first:
+                    await ensure_zombie_automation(client, self.heartbeat_seconds)
+                crashed = await crash_orphaned_runs(client, self.heartbeat_seconds)
+        except Exception as exc:  # the API is down or busy: the next refresh tries again
+            self._warn(f"could not look for runs left by a stopped process: {one_line(exc)}")
+            return
+        if crashed:
+            names = ", ".join(sorted(run.name for run in crashed)[:5])
+            self.console.print(
+                f"Marked {len(crashed)} run(s) left by a stopped process as Crashed "
+                f"({names}{', …' if len(crashed) > 5 else ''}); their connections poll again "
+                "once their leases expire.",
+                highlight=False,
+            )
 
     async def refresh(self) -> None:
         """Serve what was added or changed. A Prefect API that cannot keep up (a server on
@@ -129,11 +157,14 @@ class ConnectionServer:
         (fleet mode hands them to `apply` itself)."""
         runner_task = asyncio.create_task(self.runner.start())
         try:
+            await _unless_stopped(self.recover(first=True), stop)
             if not refresh:
                 await stop.wait()
                 return
             first = True
             while not stop.is_set():
+                if not first:
+                    await _unless_stopped(self.recover(first=False), stop)
                 # Interruptible: applying thousands of deployments takes minutes, and a
                 # SIGTERM must not wait for them.
                 if not await _unless_stopped(self.refresh(), stop):

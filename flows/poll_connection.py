@@ -159,9 +159,13 @@ async def poll_connection(connection: str) -> State[Any]:
     except PollerError as exc:  # no block, no key, a wrong key, no database: nothing started
         logger.error("cannot poll: %s", exc)
         return Failed(message=str(exc))
-    flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    flow_run = get_run_context().flow_run  # type: ignore[union-attr]
+    # A scheduled run never queues behind a running poll; one an operator asked for does.
+    patience = 0.0 if flow_run.auto_scheduled else poller.settings.manual_run_wait_seconds
     try:
-        report = await run_cycle(poller, TaskSteps(poller), flow_run_id=flow_run_id)
+        report = await run_cycle(
+            poller, TaskSteps(poller), flow_run_id=str(flow_run.id), lease_patience=patience
+        )
     finally:
         await poller.aclose()
     await publish_report(report)

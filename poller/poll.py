@@ -51,6 +51,9 @@ from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncL
 from poller.state.store import DeliveryResult, NewDelivery, Store
 from poller.versions import OrderHistory, decide
 
+#: how often a run waiting for a connection's lease asks again
+LEASE_WAIT_STEP_SECONDS = 1.0
+
 
 class ScanPage:
     """One page of the scan. A plain class on purpose: Prefect does not walk into it."""
@@ -335,6 +338,16 @@ class ConnectionPoller:
             return False
         self._leased_at = time.monotonic()
         self.state = state
+        return True
+
+    async def claim_waiting(self, patience: float) -> bool:
+        """`claim`, waiting up to `patience` seconds for a poll in progress to give the lease
+        back: a manual run queues behind a scheduled one instead of being skipped."""
+        deadline = time.monotonic() + patience
+        while not self.claim():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(LEASE_WAIT_STEP_SECONDS)
         return True
 
     def renew_lease(self) -> None:
@@ -659,8 +672,12 @@ async def run_cycle(
     *,
     flow_run_id: str | None = None,
     owner: str | None = None,
+    lease_patience: float = 0.0,
 ) -> PollReport:
     """Breaker, lease, then scan pages until a short page, sending each queued page at once.
+
+    A run that finds the lease taken is skipped (a scheduled poll: the next slot comes), or
+    waits up to `lease_patience` seconds for it (a manual one).
 
     Whatever fails, the run ends with a report (and a sync-log row when the database lets
     it): failures of the poller's own database included.
@@ -672,7 +689,7 @@ async def run_cycle(
         admission = await steps.check_breaker()
         if not admission.admitted:
             report.status, report.reason = "skipped", admission.reason
-        elif not poller.claim():
+        elif not await poller.claim_waiting(lease_patience):
             report.status, report.reason = "skipped", "another run holds this connection's lease"
         elif poller.renews_own_lease:
             async with poller.lease_heartbeat():

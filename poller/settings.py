@@ -38,10 +38,16 @@ class Settings(BaseSettings):
     odoo_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     lease_seconds: int = Field(
-        default=60,
+        default=30,
         ge=5,
         description="How long a poll holds its connection without renewing; renewed every "
         "third of it while the poll runs, so a dead worker's connections are free this soon.",
+    )
+    manual_run_wait_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a manual run (UI, `prefect deployment run`) waits for a poll of "
+        "the same connection to finish before it gives up; a scheduled run never waits.",
     )
     worker_name: str = Field(
         default_factory=default_worker_name,

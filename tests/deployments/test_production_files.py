@@ -33,6 +33,9 @@ def test_prefect_yaml_deploys_overlapping_fleet_workers_and_a_manual_poll() -> N
     assert load_flow_from_entrypoint(str(ROOT / manual["entrypoint"])).name == "poll-connection"
     # one deployment for every connection: a limit would make them queue behind each other
     assert "concurrency_limit" not in manual and "schedules" not in manual
+    for deployment in deployments.values():  # the zombie automation expects 30 s heartbeats
+        env = deployment["work_pool"]["job_variables"]["env"]
+        assert env["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"] == "30"
 
 
 def test_dockerfile_copies_existing_paths_and_serves_the_connections() -> None:

@@ -45,7 +45,8 @@ def _shape(deployment: Any, name: str) -> dict[str, Any]:
     shape = deployment.model_dump(mode="json", include=COMPARED)
     shape["parameters"] = {k: v.replace(name, "<name>") for k, v in shape["parameters"].items()}
     shape["tags"] = [tag.replace(name, "<name>") for tag in shape["tags"]]
-    shape["concurrency_limit"] = deployment.global_concurrency_limit.limit
+    limit = deployment.global_concurrency_limit
+    shape["concurrency_limit"] = limit.limit if limit is not None else None
     shape["schedules"] = [
         (s.active, s.schedule.interval.total_seconds()) for s in deployment.schedules
     ]
@@ -104,3 +105,27 @@ async def test_a_served_written_deployment_runs_its_manual_runs(
             await asyncio.wait_for(serving, timeout=90)
     assert run.state is not None and run.state.is_completed(), run.state
     assert any(call.model == "sale.order" for call in odoo.sim.calls)  # it polled Odoo
+
+
+async def test_a_deployment_written_with_a_limit_by_an_older_version_loses_it(
+    poller_settings, odoo, stockmaster
+) -> None:
+    """Runs of one connection are kept apart by its lease: a Prefect limit only queued
+    scheduled runs and, held by a killed run, stopped polling for minutes."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
+
+    from deployments.connections import connection_fields
+    from flows.poll_connection import poll_connection
+
+    config = make_config(poller_settings, odoo, stockmaster, name="was-limited")
+    older = await poll_connection.ato_deployment(
+        **connection_fields(config),
+        interval=60,
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy="ENQUEUE"),
+    )
+    deployment_id = await older.aapply()
+    async with get_client() as client:
+        assert (await client.read_deployment(deployment_id)).global_concurrency_limit is not None
+        await DeploymentWriter().write(client, config, scheduled=True)
+        rewritten = await client.read_deployment(deployment_id)
+    assert rewritten.global_concurrency_limit is None
