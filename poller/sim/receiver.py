@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -51,6 +52,19 @@ class FailurePlan:
     remaining: int | None  # None: until cleared
     retry_after: str | None = None
     delay_seconds: float = 0.0
+    echo_headers: bool = False
+
+
+def echoed(headers: dict[str, str]) -> dict[str, Any]:
+    """What a debugging gateway answers: the request's headers as sent, hex-dumped and as a
+    query string, the ways such pages show them."""
+    block = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return {
+        "error": "bad request",
+        "request_headers": headers,
+        "hexdump": block.encode().hex(),
+        "as_query": urlencode(headers),
+    }
 
 
 @dataclass
@@ -76,10 +90,12 @@ class Receiver:
         count: int | None = None,
         retry_after: str | None = None,
         delay_seconds: float = 0.0,
+        echo_headers: bool = False,
     ) -> None:
-        """Answer the next `count` deliveries (all, when None) with `status`."""
+        """Answer the next `count` deliveries (all, when None) with `status`; with
+        `echo_headers`, the body holds the request's headers (secret included)."""
         with self._lock:
-            self._plan = FailurePlan(status, count, retry_after, delay_seconds)
+            self._plan = FailurePlan(status, count, retry_after, delay_seconds, echo_headers)
 
     def recover(self) -> None:
         with self._lock:
@@ -156,7 +172,8 @@ class Receiver:
             if plan.delay_seconds:
                 await asyncio.sleep(plan.delay_seconds)
             extra = {"Retry-After": plan.retry_after} if plan.retry_after else None
-            return JSONResponse({"error": "told to fail"}, status_code=plan.status, headers=extra)
+            body = echoed(headers) if plan.echo_headers else {"error": "told to fail"}
+            return JSONResponse(body, status_code=plan.status, headers=extra)
         if headers.get("x-webhook-secret") != self.secret:
             return self._reject(401, "X-Webhook-Secret is missing or wrong")
         try:
