@@ -40,13 +40,39 @@ def rotate_keys() -> None:
 @db_app.command("upgrade")
 @one_line_errors
 def db_upgrade() -> None:
-    """Create or upgrade the poller's tables (also done automatically at every start)."""
+    """Create or upgrade the poller's tables (also done automatically at every start), and
+    the Prefect automation that marks runs whose process died as Crashed."""
     from poller.runtime import default_store
     from poller.settings import get_settings
 
     settings = get_settings()
     default_store(settings)
     console.print(f"The database at {_masked(settings.database_url)} is at the newest schema.")
+    console.print(_zombie_automation(), highlight=False)
+
+
+def _zombie_automation() -> str:
+    """Create the automation when a Prefect API answers; the schema upgrade does not need
+    one, so its absence is a note, not an error."""
+    from poller.errors import ConfigError, one_line
+
+    try:
+        use_prefect_api()
+    except ConfigError as exc:
+        return f"Prefect automation not checked: {exc}"
+    from prefect.client.orchestration import get_client
+
+    from deployments.recovery import ZOMBIE_AUTOMATION, ensure_zombie_automation, use_heartbeats
+
+    async def ensure() -> bool:
+        async with get_client() as client:
+            return await ensure_zombie_automation(client, use_heartbeats())
+
+    try:
+        created = run(ensure())
+    except Exception as exc:  # the API answered health but not this: say so, go on
+        return f"Prefect automation not checked: {one_line(exc)}"
+    return f"Prefect automation '{ZOMBIE_AUTOMATION}' {'created' if created else 'is in place'}."
 
 
 def _masked(url: str) -> str:

@@ -174,3 +174,17 @@ def test_backfill_replays_history_with_progress_and_resumes(cli, odoo, stockmast
     assert replayed.exit_code == 0, replayed.output
     assert "orders" in replayed.output and "8 delivered" in replayed.output
     assert len(stockmaster.receiver.unique()) == 8
+
+
+def test_db_upgrade_builds_the_schema_and_the_zombie_automation_once(cli) -> None:
+    from deployments.recovery import ZOMBIE_AUTOMATION
+
+    async def automations() -> int:
+        async with get_client() as client:
+            return len(await client.read_automations_by_name(ZOMBIE_AUTOMATION))
+
+    first, second = cli("db", "upgrade"), cli("db", "upgrade")
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "is at the newest schema" in first.output
+    assert f"Prefect automation '{ZOMBIE_AUTOMATION}' is in place." in second.output
+    assert asyncio.run(automations()) == 1
