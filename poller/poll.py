@@ -45,7 +45,7 @@ from poller.odoo.client import OdooClient, OdooSession
 from poller.odoo.errors import OdooAuthError, OdooMissingError
 from poller.odoo.reader import OdooBundle, OrderStamp, fetch_bundle, scan_page
 from poller.orders import MappingContext, content_hash, map_page
-from poller.redact import Redactor
+from poller.redact import Redactor, strip_userinfo
 from poller.settings import Settings
 from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncLog
 from poller.state.store import DeliveryResult, NewDelivery, Store
@@ -456,7 +456,8 @@ class ConnectionPoller:
         ref = ConnectionRef(
             id=self.connection_id,
             name=self.config.name,
-            odoo_url=self.config.odoo_base_url,
+            # StockMaster needs no password to know which Odoo an order comes from
+            odoo_url=strip_userinfo(self.config.odoo_base_url, replacement=""),
             database=self.config.database,
             odoo_version=session.version.serie,
         )

@@ -22,9 +22,10 @@ SHORTEST_SECRET = 6
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@?#]+@")
 
 
-def strip_userinfo(text: str) -> str:
-    """`https://user:pw@host/…` → `https://[redacted]@host/…`, anywhere in `text`."""
-    return _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+def strip_userinfo(text: str, replacement: str = f"{MASK}@") -> str:
+    """`https://user:pw@host/…` → `https://[redacted]@host/…`, anywhere in `text`; with
+    `replacement=""`, a URL that is to be used (`https://host/…`)."""
+    return _USERINFO.sub(lambda m: f"{m['scheme']}{replacement}", text)
 
 
 def secret_forms(secret: str) -> set[str]:

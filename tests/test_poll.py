@@ -225,3 +225,17 @@ async def test_a_bug_in_a_mapper_or_store_call_is_a_failed_poll_not_a_bad_order(
     breaker, _version = store.load_breaker(connection.id)
     assert breaker.failures == 1
     assert stockmaster.receiver.deliveries == []
+
+
+async def test_a_password_in_the_odoo_url_never_reaches_stockmaster(
+    poller_settings, odoo, stockmaster
+) -> None:
+    with_password = odoo.url.replace("http://", "http://bot:s3cretpw@")
+    config = make_config(poller_settings, odoo, stockmaster).model_copy(
+        update={"odoo_url": with_password}
+    )
+    default_store().ensure_connection(config.name, since=BEFORE_SEED)
+    report = await poll(config)
+    assert report.status == "ok" and stockmaster.receiver.deliveries
+    urls = {item.body["connection"]["odoo_url"] for item in stockmaster.receiver.deliveries}
+    assert urls == {odoo.url}

@@ -28,6 +28,7 @@ from poller.cli.secret_input import (
     usage_error,
 )
 from poller.errors import ConfigError
+from poller.redact import strip_userinfo
 
 CONNECTION_COLUMNS = (
     "id",
@@ -241,7 +242,7 @@ def _connection_rows(configs: list[Any], store: Any) -> list[dict[str, Any]]:
             {
                 "id": cid,
                 "name": config.name,
-                "odoo": f"{config.odoo_base_url} / {config.database}",
+                "odoo": f"{strip_userinfo(config.odoo_base_url)} / {config.database}",
                 "interval": f"{config.poll_interval_seconds}s",
                 "state": status,
                 "breaker": breaker.state.value + (f" (probe {due:%H:%M:%S}Z)" if due else "")
