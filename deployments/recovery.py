@@ -10,12 +10,11 @@ A process killed mid-run cannot report its run's end: Prefect shows it `Running`
   poller's runs whose process is gone, judged by the same heartbeats (`is_orphaned`).
 
 Neither is needed for polling to resume: the connection's database lease, short and
-renewed, is what keeps two polls apart, and it frees itself (DESIGN.md, "Crashes").
+renewed, is what keeps two polls apart, and it frees itself (README, "After a crash").
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -47,7 +46,6 @@ POLLER_FLOWS = ["poll-connection", "fleet-worker"]
 #: the runs `poller run` itself starts, with the heartbeat it sets (fleet-worker runs of a
 #: work pool beat as prefect.yaml says; the automation watches those)
 SWEPT_FLOWS = ["poll-connection"]
-DEFAULT_HEARTBEAT_SECONDS = 30
 EVENTS_PAGE = 50  # the most the events API returns at once
 HEARTBEAT = "prefect.flow-run.heartbeat"
 #: every period of the heartbeat gets this much slack before a silent run counts as dead
@@ -56,15 +54,6 @@ BEATS_MISSED = 3
 STUCK_STARTING = timedelta(seconds=60)
 ZOMBIE_AUTOMATION = "odoo-order-poller: crash runs whose heartbeats stopped"
 CRASH_MESSAGE = "its process stopped (no heartbeat); the connection's lease frees it"
-
-
-def use_heartbeats() -> int:
-    """The heartbeat period of the runs this process starts: PREFECT_FLOWS_HEARTBEAT_FREQUENCY
-    when the operator set it, else Prefect's shortest (30 s; its default is 180). Set in the
-    environment, so that the flow-run processes inherit it."""
-    return int(
-        os.environ.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(DEFAULT_HEARTBEAT_SECONDS))
-    )
 
 
 def silence_limit(heartbeat_seconds: int) -> timedelta:

@@ -18,7 +18,8 @@ from prefect.runner import Runner
 from rich.console import Console
 
 from deployments.connections import deployment_name
-from deployments.recovery import crash_orphaned_runs, ensure_zombie_automation, use_heartbeats
+from deployments.heartbeat import use_heartbeats
+from deployments.recovery import crash_orphaned_runs, ensure_zombie_automation
 from deployments.writer import DeploymentWriter, serve_deployment
 from poller.blocks import all_connections
 from poller.connections import ConnectionConfig

@@ -62,7 +62,8 @@ def _zombie_automation() -> str:
         return f"Prefect automation not checked: {exc}"
     from prefect.client.orchestration import get_client
 
-    from deployments.recovery import ZOMBIE_AUTOMATION, ensure_zombie_automation, use_heartbeats
+    from deployments.heartbeat import use_heartbeats
+    from deployments.recovery import ZOMBIE_AUTOMATION, ensure_zombie_automation
 
     async def ensure() -> bool:
         async with get_client() as client:

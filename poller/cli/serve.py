@@ -38,6 +38,9 @@ def run_command(
 ) -> None:
     """Serve every enabled connection's deployment from this process. Without PREFECT_API_URL
     a local Prefect server with its UI starts on 127.0.0.1 (schedules need a real server)."""
+    from deployments.heartbeat import use_heartbeats
+
+    use_heartbeats()  # before Prefect reads its settings: this process runs flows too
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         local = LOCAL_API if port == 4200 else f"http://127.0.0.1:{port}/api"
