@@ -10,9 +10,9 @@ from prefect.client.orchestration import get_client
 
 from flows.poll_connection import poll_connection
 from poller.contract import WebhookPayload
-from poller.orders import event_id
 from poller.runtime import default_store
 from tests.conftest import ODOO_DATABASE
+from tests.support.event_ids import expected_event_id
 from tests.support.expected_shop import expected_orders
 from tests.support.schema import validate_payload
 
@@ -47,7 +47,7 @@ async def test_poll_delivers_every_confirmed_order_once(connection, odoo, stockm
         assert body["order"] == expected[order_id], f"order {order_id}"
         write_date = body["order"]["write_date"].replace("T", " ").rstrip("Z")
         assert body["event"] == "order.confirmed"
-        assert body["event_id"] == event_id(connection_id, order_id, write_date)
+        assert body["event_id"] == expected_event_id(connection_id, order_id, write_date)
         assert body["occurred_at"] == body["order"]["write_date"]
         assert body["connection"] == {
             "id": connection_id,
@@ -140,3 +140,48 @@ async def test_an_unknown_connection_fails_with_what_to_do(prefect_api, poller_s
     assert state.is_failed()
     assert state.message.startswith("no connection named 'nope'")
     assert "poller add" in state.message
+
+
+async def test_a_bug_fails_the_run_with_its_traceback_in_the_log_and_an_event(
+    connection, stockmaster, monkeypatch
+) -> None:
+    import asyncio
+    import time
+
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    def broken(*_args: object) -> None:
+        raise TypeError("an injected bug")
+
+    monkeypatch.setattr("poller.orders.map_address", broken)
+    state = await poll_connection(connection.name, return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("internal error: TypeError: an injected bug")
+    run_id = state.state_details.flow_run_id
+    log = default_store().sync_logs(limit=1)[0]
+    assert (log.status, log.flow_run_id) == ("failed", str(run_id))
+    assert stockmaster.receiver.deliveries == []
+
+    deadline = time.monotonic() + 30
+    async with get_client() as client:
+        while True:  # the run's logs and events reach the server in the background
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            )
+            events = await client.read_events(
+                filter=EventFilter(
+                    event=EventNameFilter(name=["poller.poll.failed"]),
+                    resource=EventResourceFilter(id=["poller.connection.acme"]),
+                ),
+                limit=10,
+            )
+            traced = any(
+                "Traceback" in entry.message and "broken" in entry.message for entry in logs
+            )
+            failed = [e for e in events.events if "injected bug" in str(e.payload.get("error"))]
+            if (traced and failed) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+    assert traced, [entry.message for entry in logs]
+    assert failed and failed[0].payload["error"].startswith("internal error")
