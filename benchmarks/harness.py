@@ -104,7 +104,7 @@ def rss_mb(pid: int) -> float:
 
 
 class Service:
-    """A server (`python -m poller.sim.odoo`, `python -m poller.sim.receiver`) in its own
+    """A server (`python -m odoo_sim.odoo`, `python -m odoo_sim.receiver`) in its own
     process and session; its URL is read from the line it prints when it listens."""
 
     def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
@@ -169,7 +169,7 @@ def start_simulator(
     argv = [
         python(),
         "-m",
-        "poller.sim.odoo",
+        "odoo_sim.odoo",
         "--port",
         "0",
         "--database",
@@ -193,7 +193,7 @@ def start_receiver(log_dir: Path, secret: str, tag: str) -> Service:
     argv = [
         python(),
         "-m",
-        "poller.sim.receiver",
+        "odoo_sim.receiver",
         "--port",
         "0",
         "--secret",

@@ -19,11 +19,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from odoo_sim.expectations import contract_problems, seeded_confirmed
+from odoo_sim.receiver import Receiver
+from odoo_sim.server import BackgroundServer
 from poller.clock import utcnow
 from poller.crypto import ENV_VAR, SecretBox, generate_key
-from poller.sim.expectations import SEEDED_CONFIRMED, contract_problems
-from poller.sim.receiver import Receiver
-from poller.sim.server import BackgroundServer
 
 DEMO = "demo"
 DEMO_DATABASE = "acme"
@@ -48,8 +48,8 @@ def _prepare_database(data_dir: Path) -> None:
 
 
 def _start_fakes(secret: str) -> tuple[object, BackgroundServer, Receiver, BackgroundServer]:
-    from poller.sim.odoo import OdooSim
-    from poller.sim.seed import seed_shop
+    from odoo_sim.odoo import OdooSim
+    from odoo_sim.seed import seed_shop
 
     sim = OdooSim(database=DEMO_DATABASE, login=DEMO_LOGIN, api_keys=["demo-api-key"])
     seed_shop(sim, anchor=utcnow().replace(tzinfo=None) - timedelta(minutes=1))
@@ -171,7 +171,7 @@ async def _forget_previous_demo_deployment(name: str) -> None:
 
 
 async def _wait_for_seeded_orders(receiver: Receiver, stop: asyncio.Event) -> None:
-    while len(receiver.unique()) < len(SEEDED_CONFIRMED) and not stop.is_set():
+    while len(receiver.unique()) < len(seeded_confirmed(DEMO_DATABASE)) and not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0.5)
 

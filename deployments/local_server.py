@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,12 @@ from pathlib import Path
 
 import httpx
 
-from poller.sim.server import free_port
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS says is free right now (racy by nature; good enough on loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 class LocalPrefectServer:

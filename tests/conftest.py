@@ -16,14 +16,14 @@ import pytest
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
+from odoo_sim.odoo import OdooSim
+from odoo_sim.receiver import Receiver
+from odoo_sim.seed import seed_shop
+from odoo_sim.server import BackgroundServer
 from poller.connections import ConnectionConfig
 from poller.crypto import SecretBox, generate_key
 from poller.delivery.signing import generate_webhook_secret
 from poller.settings import Settings, get_settings
-from poller.sim.odoo import OdooSim
-from poller.sim.receiver import Receiver
-from poller.sim.seed import seed_shop
-from poller.sim.server import BackgroundServer
 
 ODOO_DATABASE = "odoo_test"
 ODOO_LOGIN = "admin"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from odoo_sim.expected_shop import ALICE
 from poller.odoo.reader import OrderStamp
 from poller.orders import (
     content_hash,
@@ -14,7 +15,7 @@ from poller.orders import (
     product_type,
 )
 from tests.support.bundles import recorded_bundle, recorded_context
-from tests.support.expected_shop import ALICE
+from tests.support.event_ids import expected_event_id
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def test_order_with_sections_notes_and_zero_quantity_keeps_only_goods(bundle) ->
     payload = map_order(bundle, recorded_context(), 1).model_dump()
     assert payload["event"] == "order.confirmed"
     assert payload["occurred_at"] == "2026-11-28T08:19:30Z"
-    assert payload["event_id"] == event_id(1, 1, "2026-11-28 08:19:30")
+    assert payload["event_id"] == expected_event_id(1, 1, "2026-11-28 08:19:30")
     assert payload["connection"] == {
         "id": 1,
         "name": "acme",
@@ -190,10 +191,19 @@ def test_product_type_is_normalised_across_versions(record: dict, expected: str 
     assert product_type(record) == expected
 
 
-def test_event_id_is_deterministic_per_version() -> None:
-    assert event_id(1, 42, "2026-11-28 08:19:30") == event_id(1, 42, "2026-11-28 08:19:30")
-    assert event_id(1, 42, "2026-11-28 08:19:30") != event_id(1, 42, "2026-11-28 08:19:31")
-    assert event_id(1, 42, "2026-11-28 08:19:30") != event_id(2, 42, "2026-11-28 08:19:30")
+VERSIONS = [
+    (1, 42, "2026-11-28 08:19:30"),
+    (1, 42, "2026-11-28 08:19:31"),
+    (2, 42, "2026-11-28 08:19:30"),
+]
+
+
+def test_event_id_is_the_written_formula_per_version() -> None:
+    """One id per (connection, order, write_date): the contract's uuid5, computed apart."""
+    ids = [event_id(*version) for version in VERSIONS]
+    assert ids == [expected_event_id(*version) for version in VERSIONS]
+    assert len(set(ids)) == len(VERSIONS)
+    assert ids[0] == "422f86f7-a2fd-524c-a167-d0b484d4e704"  # also in reference-payload.json
 
 
 def test_iso_utc_formats_odoo_datetimes() -> None:

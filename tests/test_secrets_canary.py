@@ -17,12 +17,12 @@ from prefect.settings import get_current_settings
 from typer.testing import CliRunner
 
 from flows.poll_connection import poll_connection
+from odoo_sim.odoo import OdooSim
+from odoo_sim.receiver import Receiver
+from odoo_sim.seed import seed_shop
+from odoo_sim.server import BackgroundServer
 from poller.cli import app
 from poller.runtime import default_store
-from poller.sim.odoo import OdooSim
-from poller.sim.receiver import Receiver
-from poller.sim.seed import seed_shop
-from poller.sim.server import BackgroundServer
 
 pytestmark = pytest.mark.slow
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from poller.cli.app import app, console, one_line_errors, run
+from poller.errors import ConfigError
 
 
 @app.command()
@@ -25,7 +27,12 @@ def demo(
 ) -> None:
     """Bring up an Odoo simulator, a StockMaster-like receiver and a local Prefect server,
     then poll a demo tenant through its Prefect deployment."""
-    from deployments.demo import run_demo
+    if importlib.util.find_spec("odoo_sim") is None or importlib.util.find_spec("uvicorn") is None:
+        raise ConfigError(
+            "the demo needs the Odoo simulator, which this installation leaves out",
+            hint="Run it from a clone with `make demo`, or install odoo-order-poller[sim]",
+        )
+    from deployments.demo import run_demo  # imports the simulator: only the demo does
 
     code = run(run_demo(once=once, interval=interval, data_dir=data_dir, console=console))
     raise typer.Exit(code)

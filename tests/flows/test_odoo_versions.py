@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from flows.poll_connection import poll_connection
+from odoo_sim.expected_shop import expected_orders
+from odoo_sim.seed import seed_version_showcase
 from poller.blocks import save_connection
 from poller.runtime import default_store
-from poller.sim.seed import seed_version_showcase
 from tests.conftest import BEFORE_SEED, ODOO_DATABASE, make_config, running_odoo
-from tests.support.expected_shop import expected_orders
 from tests.support.schema import validate_payload
 
 pytestmark = pytest.mark.slow

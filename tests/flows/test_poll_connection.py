@@ -9,11 +9,11 @@ import pytest
 from prefect.client.orchestration import get_client
 
 from flows.poll_connection import poll_connection
+from odoo_sim.expected_shop import expected_orders
 from poller.contract import WebhookPayload
 from poller.runtime import default_store
 from tests.conftest import ODOO_DATABASE
 from tests.support.event_ids import expected_event_id
-from tests.support.expected_shop import expected_orders
 from tests.support.schema import validate_payload
 
 pytestmark = pytest.mark.slow

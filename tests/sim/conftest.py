@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from poller.sim.odoo import OdooSim
-from poller.sim.server import BackgroundServer
+from odoo_sim.odoo import OdooSim
+from odoo_sim.server import BackgroundServer
 from tests.sim.simkit import Json2, Rpc, seeded_sim
 
 

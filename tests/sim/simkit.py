@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from poller.sim.odoo import OdooSim
-from poller.sim.seed import seed_shop
+from odoo_sim.odoo import OdooSim
+from odoo_sim.seed import seed_shop
 
 API_KEY = "sim-test-api-key-0123456789"
 DB = "odoo_test"

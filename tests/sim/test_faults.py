@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from poller.sim.odoo import OdooSim, SimError
+from odoo_sim.odoo import OdooSim, SimError
 from tests.sim.simkit import API_KEY, DB, UID, Json2, Rpc, RpcError, seeded_sim
 
 ServedJson2 = Callable[..., tuple[Rpc, Json2]]

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from poller.sim.odoo import OdooSim
-from poller.sim.server import BackgroundServer
+from odoo_sim.odoo import OdooSim
+from odoo_sim.server import BackgroundServer
 from tests.sim.simkit import API_KEY, DB, Json2, Rpc, seeded_sim
 
 ServedJson2 = Callable[..., tuple[Rpc, Json2]]

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from poller.sim.odoo import OdooSim, SimConflict, SimNotFound
+from odoo_sim.odoo import OdooSim, SimConflict, SimNotFound
 from tests.sim.simkit import VERSIONS, Rpc, seeded_sim
 from tests.support.clock import FakeClock
 

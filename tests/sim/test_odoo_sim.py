@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from poller.sim.odoo import OdooSim, SimConflict, SimNotFound, utcnow
+from odoo_sim.odoo import OdooSim, SimConflict, SimNotFound, utcnow
 from tests.sim.simkit import (
     API_KEY,
     DB,
@@ -765,7 +765,7 @@ def test_runs_standalone_and_prints_its_url() -> None:
     command = [
         sys.executable,
         "-m",
-        "poller.sim.odoo",
+        "odoo_sim.odoo",
         "--port",
         "0",
         "--generated",

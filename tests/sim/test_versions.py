@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from poller.sim.odoo import OdooSim
-from poller.sim.seed import seed_version_showcase
-from poller.sim.server import BackgroundServer
+from odoo_sim.odoo import OdooSim
+from odoo_sim.seed import seed_version_showcase
+from odoo_sim.server import BackgroundServer
 from tests.sim.simkit import API_KEY, VERSIONS, Json2, Rpc, RpcError, load_fixture, seeded_sim
 
 Served = Callable[[OdooSim], Rpc]
@@ -347,7 +347,7 @@ def test_http_lock_action(serve: Served) -> None:
 
 
 def test_standalone_plays_a_version_with_the_showcase() -> None:
-    command = [sys.executable, "-m", "poller.sim.odoo", "--port", "0", "--version", "19.0"]
+    command = [sys.executable, "-m", "odoo_sim.odoo", "--port", "0", "--version", "19.0"]
     command += ["--showcase", "--api-key", API_KEY]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, date, datetime
 from typing import Any
 
-from poller.sim.odoo.errors import OdooError
+from odoo_sim.odoo.errors import OdooError
 
 X2MANY = frozenset({"one2many", "many2many"})
 TAX_RATE = 0.15

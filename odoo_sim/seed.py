@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from poller.sim.odoo import OdooSim, naive_utc
+from odoo_sim.odoo import OdooSim, naive_utc
 
 DAY = "2026-11-28 08:"
 MASTER_DATA_TIME = "19:28.402117"

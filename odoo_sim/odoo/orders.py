@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from poller.sim.odoo.errors import SimConflict, SimError, SimNotFound
-from poller.sim.odoo.models import TAX_ID
-from poller.sim.odoo.profiles import VersionProfile
-from poller.sim.odoo.store import Store
-from poller.sim.odoo.table import Row
-from poller.sim.odoo.values import float_round, format_datetime, line_amounts
+from odoo_sim.odoo.errors import SimConflict, SimError, SimNotFound
+from odoo_sim.odoo.models import TAX_ID
+from odoo_sim.odoo.profiles import VersionProfile
+from odoo_sim.odoo.store import Store
+from odoo_sim.odoo.table import Row
+from odoo_sim.odoo.values import float_round, format_datetime, line_amounts
 
 LINE_TAXES = (TAX_ID,)
 #: Line keys a spec may set as is (each where the version has the field).

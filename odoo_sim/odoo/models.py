@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from poller.sim.odoo.table import Row
+from odoo_sim.odoo.table import Row
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.store import Store
+    from odoo_sim.odoo.store import Store
 
 TAX_ID = 1
 

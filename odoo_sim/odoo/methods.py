@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from poller.sim.odoo.store import Store
+from odoo_sim.odoo.store import Store
 
 
 class BaseModel:

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from poller.sim.odoo.errors import SimError
+from odoo_sim.odoo.errors import SimError
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.sim import OdooSim
+    from odoo_sim.odoo.sim import OdooSim
 
 
 def control_routes(sim: OdooSim) -> list[Route]:

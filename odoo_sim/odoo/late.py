@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from poller.sim.odoo.errors import SimConflict, SimNotFound
-from poller.sim.odoo.store import Store
+from odoo_sim.odoo.errors import SimConflict, SimNotFound
+from odoo_sim.odoo.store import Store
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.sim import OdooSim
+    from odoo_sim.odoo.sim import OdooSim
 
 
 @dataclass

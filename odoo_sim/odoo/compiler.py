@@ -7,7 +7,7 @@ import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from poller.sim.odoo.domain import (
+from odoo_sim.odoo.domain import (
     FALSE_LEAF,
     LIKE_OPERATORS,
     NEGATIVE_OPERATORS,
@@ -18,8 +18,8 @@ from poller.sim.odoo.domain import (
     normalize_domain,
     normalize_leaf,
 )
-from poller.sim.odoo.errors import not_supported, value_error
-from poller.sim.odoo.predicates import (
+from odoo_sim.odoo.errors import not_supported, value_error
+from odoo_sim.odoo.predicates import (
     Getter,
     Pred,
     always,
@@ -32,11 +32,11 @@ from poller.sim.odoo.predicates import (
     negate,
     never,
 )
-from poller.sim.odoo.table import Row
-from poller.sim.odoo.values import X2MANY, is_null
+from odoo_sim.odoo.table import Row
+from odoo_sim.odoo.values import X2MANY, is_null
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.store import Store
+    from odoo_sim.odoo.store import Store
 
 
 def _is_names(right: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import NamedTuple
 
-from poller.sim.odoo.tenants import TenantCall
+from odoo_sim.odoo.tenants import TenantCall
 
 
 class CallRecord(NamedTuple):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from poller.sim.odoo.errors import OdooError, value_error
+from odoo_sim.odoo.errors import OdooError, value_error
 
 Leaf = tuple[Any, str, Any]
 

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
-from poller.sim.odoo import tenants
-from poller.sim.odoo.calllog import CallRecord
-from poller.sim.odoo.errors import OdooError
-from poller.sim.odoo.faults import HANG_SECONDS, Call, Fault
-from poller.sim.odoo.tenants import TenantCall, tenant_of
+from odoo_sim.odoo import tenants
+from odoo_sim.odoo.calllog import CallRecord
+from odoo_sim.odoo.errors import OdooError
+from odoo_sim.odoo.faults import HANG_SECONDS, Call, Fault
+from odoo_sim.odoo.tenants import TenantCall, tenant_of
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.sim import OdooSim
+    from odoo_sim.odoo.sim import OdooSim
 
 #: Builds the real answer; told whether API keys are revoked and which error to raise instead.
 Produce = Callable[[bool, OdooError | None], Response]

@@ -12,17 +12,17 @@ One idea per module: `values` (field values), `table` (column storage), `models`
 orders), `calllog`, `faults` and `wire` (fault injection), `control` (`/sim/...` HTTP API),
 `app` (Starlette), `sim` (`OdooSim`), `cli` (standalone).
 
-Standalone: `python -m poller.sim.odoo --port 8069 [--version 19.0] [--generated N]`.
+Standalone: `python -m odoo_sim.odoo --port 8069 [--version 19.0] [--generated N]`.
 """
 
-from poller.sim.odoo.calllog import CallRecord, FaultedCall
-from poller.sim.odoo.cli import main
-from poller.sim.odoo.errors import OdooError, SimConflict, SimError, SimNotFound
-from poller.sim.odoo.faults import Fault, Faults
-from poller.sim.odoo.late import LateOrder
-from poller.sim.odoo.profiles import PROFILES, VersionProfile
-from poller.sim.odoo.sim import OdooSim
-from poller.sim.odoo.values import naive_utc, utcnow
+from odoo_sim.odoo.calllog import CallRecord, FaultedCall
+from odoo_sim.odoo.cli import main
+from odoo_sim.odoo.errors import OdooError, SimConflict, SimError, SimNotFound
+from odoo_sim.odoo.faults import Fault, Faults
+from odoo_sim.odoo.late import LateOrder
+from odoo_sim.odoo.profiles import PROFILES, VersionProfile
+from odoo_sim.odoo.sim import OdooSim
+from odoo_sim.odoo.values import naive_utc, utcnow
 
 __all__ = [
     "PROFILES",

@@ -6,7 +6,7 @@ It verifies with the `standardwebhooks` library exactly as a real receiver would
 `keep_bodies=False` (benchmarks) records only webhook ids and counts, so that 100,000
 deliveries stay small; `GET /stats` gives the counts either way.
 
-Standalone: `python -m poller.sim.receiver --port 8070 --secret S [--no-keep-bodies]`.
+Standalone: `python -m odoo_sim.receiver --port 8070 --secret S [--no-keep-bodies]`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from poller.sim.server import serve_forever
+from odoo_sim.server import serve_forever
 
 
 def verifier(secret: str) -> Webhook:
@@ -232,9 +232,9 @@ class Receiver:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m poller.sim.receiver --port 8070 --secret S [--no-keep-bodies]`."""
+    """`python -m odoo_sim.receiver --port 8070 --secret S [--no-keep-bodies]`."""
     parser = argparse.ArgumentParser(
-        prog="python -m poller.sim.receiver",
+        prog="python -m odoo_sim.receiver",
         description="Run the StockMaster-like webhook receiver over HTTP.",
     )
     parser.add_argument("--host", default="127.0.0.1")

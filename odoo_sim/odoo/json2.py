@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from poller.sim.odoo.calllog import CallRecord
-from poller.sim.odoo.errors import OdooError, http_error, python_error
-from poller.sim.odoo.faults import Call
-from poller.sim.odoo.methods import bound_method, has_method, has_model, is_private
-from poller.sim.odoo.wire import serve_call
+from odoo_sim.odoo.calllog import CallRecord
+from odoo_sim.odoo.errors import OdooError, http_error, python_error
+from odoo_sim.odoo.faults import Call
+from odoo_sim.odoo.methods import bound_method, has_method, has_model, is_private
+from odoo_sim.odoo.wire import serve_call
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.sim import OdooSim
+    from odoo_sim.odoo.sim import OdooSim
 
 JSON = "application/json; charset=utf-8"
 _BEARER = re.compile(r"^bearer\s+(.+)$", re.IGNORECASE)

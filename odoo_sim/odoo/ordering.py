@@ -7,14 +7,14 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from poller.sim.odoo.errors import OdooError, value_error
-from poller.sim.odoo.models import MODELS
-from poller.sim.odoo.predicates import Getter
-from poller.sim.odoo.table import Row
-from poller.sim.odoo.values import X2MANY, is_null
+from odoo_sim.odoo.errors import OdooError, value_error
+from odoo_sim.odoo.models import MODELS
+from odoo_sim.odoo.predicates import Getter
+from odoo_sim.odoo.table import Row
+from odoo_sim.odoo.values import X2MANY, is_null
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.store import Store
+    from odoo_sim.odoo.store import Store
 
 _ORDER_RE = re.compile(
     r'^(\s*([a-z0-9:_]+|"[a-z0-9:_]+")(\s+(desc|asc))?\s*(,|$))+(?<!,)$', re.IGNORECASE

@@ -12,16 +12,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from poller.sim.odoo import jsonrpc
-from poller.sim.odoo.control import control_routes
-from poller.sim.odoo.errors import OdooError
-from poller.sim.odoo.faults import Call
-from poller.sim.odoo.json2 import json2_endpoint, web_version_endpoint
-from poller.sim.odoo.tenants import TenantPrefix
-from poller.sim.odoo.wire import serve_call
+from odoo_sim.odoo import jsonrpc
+from odoo_sim.odoo.control import control_routes
+from odoo_sim.odoo.errors import OdooError
+from odoo_sim.odoo.faults import Call
+from odoo_sim.odoo.json2 import json2_endpoint, web_version_endpoint
+from odoo_sim.odoo.tenants import TenantPrefix
+from odoo_sim.odoo.wire import serve_call
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.sim import OdooSim
+    from odoo_sim.odoo.sim import OdooSim
 
 Endpoint = Callable[["OdooSim", Request], Awaitable[Response]]
 

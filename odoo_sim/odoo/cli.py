@@ -1,18 +1,18 @@
-"""Standalone: `python -m poller.sim.odoo --port 8069 [--host 127.0.0.1] [--generated N]`."""
+"""Standalone: `python -m odoo_sim.odoo --port 8069 [--host 127.0.0.1] [--generated N]`."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
 
-from poller.sim.odoo.profiles import PROFILES
-from poller.sim.odoo.sim import OdooSim
-from poller.sim.server import serve_forever
+from odoo_sim.odoo.profiles import PROFILES
+from odoo_sim.odoo.sim import OdooSim
+from odoo_sim.server import serve_forever
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m poller.sim.odoo", description="Run the Odoo simulator over HTTP."
+        prog="python -m odoo_sim.odoo", description="Run the Odoo simulator over HTTP."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8069, help="0 picks a free port")
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from poller.sim.seed import seed_shop, seed_version_showcase  # seed imports this package
+    from odoo_sim.seed import seed_shop, seed_version_showcase  # seed imports this package
 
     sim = OdooSim(
         args.database,

@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from poller.sim.odoo import search
-from poller.sim.odoo.errors import SimError, SimNotFound, value_error
-from poller.sim.odoo.models import INVERSES, MODELS, STUB_NAMES
-from poller.sim.odoo.predicates import Getter
-from poller.sim.odoo.table import Row, Table
-from poller.sim.odoo.values import X2MANY, format_datetime, is_null, stored_value
+from odoo_sim.odoo import search
+from odoo_sim.odoo.errors import SimError, SimNotFound, value_error
+from odoo_sim.odoo.models import INVERSES, MODELS, STUB_NAMES
+from odoo_sim.odoo.predicates import Getter
+from odoo_sim.odoo.table import Row, Table
+from odoo_sim.odoo.values import X2MANY, format_datetime, is_null, stored_value
 
 
 class Store:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, NamedTuple
 
-from poller.sim.odoo.errors import SimError
+from odoo_sim.odoo.errors import SimError
 
 KINDS = ("latency", "http_status", "html", "truncated", "hang", "revoked_key", "odoo_error")
 TRANSPORTS = ("any", "jsonrpc", "json2", "web")

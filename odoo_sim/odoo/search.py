@@ -7,20 +7,20 @@ import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from poller.sim.odoo.compiler import DomainCompiler, id_range
-from poller.sim.odoo.domain import LIKE_OPERATORS
-from poller.sim.odoo.ordering import order_terms, sort_rows
-from poller.sim.odoo.predicates import (
+from odoo_sim.odoo.compiler import DomainCompiler, id_range
+from odoo_sim.odoo.domain import LIKE_OPERATORS
+from odoo_sim.odoo.ordering import order_terms, sort_rows
+from odoo_sim.odoo.predicates import (
     Pred,
     both,
     compare_predicate,
     in_predicate,
     like_predicate,
 )
-from poller.sim.odoo.table import Row, Table
+from odoo_sim.odoo.table import Row, Table
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.store import Store
+    from odoo_sim.odoo.store import Store
 
 
 def search_rows(

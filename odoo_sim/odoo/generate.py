@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from poller.sim.odoo.errors import SimError
-from poller.sim.odoo.orders import LINE_TAXES, order_amounts
-from poller.sim.odoo.profiles import VersionProfile
-from poller.sim.odoo.store import Store
-from poller.sim.odoo.values import line_amounts
+from odoo_sim.odoo.errors import SimError
+from odoo_sim.odoo.orders import LINE_TAXES, order_amounts
+from odoo_sim.odoo.profiles import VersionProfile
+from odoo_sim.odoo.store import Store
+from odoo_sim.odoo.values import line_amounts
 
 
 def generated_times(now: datetime, n: int, same_second: bool) -> list[datetime]:

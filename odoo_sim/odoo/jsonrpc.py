@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from poller.sim.odoo.calllog import CallRecord
-from poller.sim.odoo.errors import OdooError, access_denied, error_envelope, python_error
-from poller.sim.odoo.methods import (
+from odoo_sim.odoo.calllog import CallRecord
+from odoo_sim.odoo.errors import OdooError, access_denied, error_envelope, python_error
+from odoo_sim.odoo.methods import (
     RECORD_METHODS,
     bound_method,
     has_method,
@@ -19,7 +19,7 @@ from poller.sim.odoo.methods import (
 )
 
 if TYPE_CHECKING:
-    from poller.sim.odoo.sim import OdooSim
+    from odoo_sim.odoo.sim import OdooSim
 
 log = logging.getLogger(__name__)
 

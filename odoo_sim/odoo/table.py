@@ -6,8 +6,8 @@ import bisect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from poller.sim.odoo.errors import SimConflict
-from poller.sim.odoo.values import type_default
+from odoo_sim.odoo.errors import SimConflict
+from odoo_sim.odoo.values import type_default
 
 Row = int  # a record's position in its table
 

@@ -9,21 +9,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from poller.sim.odoo import jsonrpc
-from poller.sim.odoo.app import build_app
-from poller.sim.odoo.auth import Credentials
-from poller.sim.odoo.calllog import CallLog, CallRecord, FaultedCall
-from poller.sim.odoo.errors import SimError
-from poller.sim.odoo.faults import Faults
-from poller.sim.odoo.fieldsets import fields_for, with_storable_type
-from poller.sim.odoo.generate import Generator, generated_times
-from poller.sim.odoo.late import LateOrder, hide_order, reveal_order
-from poller.sim.odoo.methods import BaseModel
-from poller.sim.odoo.orders import OrderBook
-from poller.sim.odoo.profiles import PROFILES
-from poller.sim.odoo.store import Store
-from poller.sim.odoo.tenants import TenantCall
-from poller.sim.odoo.values import utcnow
+from odoo_sim.odoo import jsonrpc
+from odoo_sim.odoo.app import build_app
+from odoo_sim.odoo.auth import Credentials
+from odoo_sim.odoo.calllog import CallLog, CallRecord, FaultedCall
+from odoo_sim.odoo.errors import SimError
+from odoo_sim.odoo.faults import Faults
+from odoo_sim.odoo.fieldsets import fields_for, with_storable_type
+from odoo_sim.odoo.generate import Generator, generated_times
+from odoo_sim.odoo.late import LateOrder, hide_order, reveal_order
+from odoo_sim.odoo.methods import BaseModel
+from odoo_sim.odoo.orders import OrderBook
+from odoo_sim.odoo.profiles import PROFILES
+from odoo_sim.odoo.store import Store
+from odoo_sim.odoo.tenants import TenantCall
+from odoo_sim.odoo.values import utcnow
 
 Clock = Callable[[], datetime]
 

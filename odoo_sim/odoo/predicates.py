@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from poller.sim.odoo.domain import NEGATIVE_OPERATORS
-from poller.sim.odoo.table import Row
-from poller.sim.odoo.values import coerce, is_null
+from odoo_sim.odoo.domain import NEGATIVE_OPERATORS
+from odoo_sim.odoo.table import Row
+from odoo_sim.odoo.values import coerce, is_null
 
 Getter = Callable[[Row], Any]
 Pred = Callable[[Row], bool]

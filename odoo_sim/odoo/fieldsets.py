@@ -36,7 +36,7 @@ _TYPE_FIELDS = (
 @cache
 def load_fields(filename: str = RECORDED) -> Fields:
     """A recorded `fields_get` of every simulated model (shared, never mutated)."""
-    text = resources.files("poller.sim").joinpath(f"data/{filename}").read_text("utf-8")
+    text = resources.files("odoo_sim").joinpath(f"data/{filename}").read_text("utf-8")
     return json.loads(text)
 
 
