@@ -233,7 +233,7 @@ def measure_poller(bench: Workbench, backlog: Backlog) -> dict[str, Any]:
         webhook_secret_encrypted=box.encrypt(bench.secret),
     )
     asyncio.run(save_connection(config))
-    store_for(database_url).ensure_connection(name, since=backlog.since)
+    store_for(database_url).states.ensure_connection(name, since=backlog.since)
     backlog.reset()
     cpu_before = _service_cpu(bench, backlog)
     env = bench.child_env(database_url)

@@ -90,7 +90,7 @@ async def tenants(
     await save_connections(configs)
     store = default_store()
     for config in configs:
-        store.ensure_connection(config.name)  # added now: the seeded shop is older
+        store.states.ensure_connection(config.name)  # added now: the seeded shop is older
     return configs
 
 
@@ -114,7 +114,7 @@ async def run(bench: Workbench, tenant_count: int, flow_runs: int) -> dict[str, 
 
         async def claim_all() -> list[str]:
             """Every tenant due again, then claimed: a poll starts from its claim."""
-            with store.transaction() as connection:
+            with store.db.transaction() as connection:
                 connection.execute(text("UPDATE connection_state SET next_poll_at = NULL"))
             claimed = await fleet.claim()
             assert set(names) <= set(claimed), f"claimed {sorted(claimed)}"

@@ -247,7 +247,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         os.environ["POLLER_DATABASE_URL"] = urls["poller"]
         from poller.runtime import store_for
         from poller.settings import get_settings
-        from poller.state.db import create_db_engine, upgrade
+        from poller.state.engine import create_db_engine, upgrade
 
         get_settings.cache_clear()
         store_for.cache_clear()

@@ -123,7 +123,7 @@ async def _serve_and_poll(*, once: bool, interval: int, console: Console) -> int
         poll_interval_seconds=interval,
     )
     await save_connection(config)
-    default_store().ensure_connection(DEMO, since=utcnow() - timedelta(days=1))
+    default_store().states.ensure_connection(DEMO, since=utcnow() - timedelta(days=1))
     await _forget_previous_demo_deployment(deployment_name(DEMO))
     runner = Runner(
         name="poller-demo", query_seconds=1, prefetch_seconds=2, pause_on_shutdown=False

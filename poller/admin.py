@@ -59,17 +59,17 @@ def build_config(
 async def register(config: ConnectionConfig, store: Store, since: datetime | None) -> int:
     """Save the block and the state row (cursor at `since`, default now). Returns the id."""
     await save_connection(config)
-    state = store.ensure_connection(
+    state = store.states.ensure_connection(
         config.name,
         since=since,
         interval_seconds=config.poll_interval_seconds,
         enabled=config.enabled,
     )
     connection_id = int(state.id or 0)
-    store.set_schedule(
+    store.states.set_schedule(
         connection_id, interval_seconds=config.poll_interval_seconds, enabled=config.enabled
     )
-    store.forget_definition(config.name)  # a re-added name: fleet workers read it again
+    store.states.forget_definition(config.name)  # a re-added name: fleet workers read it again
     return connection_id
 
 
@@ -137,7 +137,7 @@ def _cursor(store: Store | None, name: str) -> str | None:
     if store is None:
         return None
     try:
-        return store.find_connection(name).cursor
+        return store.states.find_connection(name).cursor
     except ConnectionNotFound:
         return None
 
@@ -173,19 +173,19 @@ def apply_edit(
     if secrets.get("webhook_secret"):
         update["webhook_secret_encrypted"] = box.encrypt(str(secrets["webhook_secret"]))
     edited = ConnectionConfig.model_validate({**config.model_dump(), **update})
-    state = store.ensure_connection(config.name)
+    state = store.states.ensure_connection(config.name)
     connection_id = int(state.id or 0)
     if {"poll_interval_seconds", "enabled"} & set(update):
-        store.set_schedule(
+        store.states.set_schedule(
             connection_id, interval_seconds=edited.poll_interval_seconds, enabled=edited.enabled
         )
     if {"odoo_url", "database", "username", "api_key_encrypted", "transport"} & set(update):
-        store.save_odoo_session(connection_id, None)
+        store.states.save_odoo_session(connection_id, None)
         notes.append("Odoo access changed: version, transport and fields are detected again.")
     if "webhook_url" in update or "webhook_secret_encrypted" in update:
         if state.endpoint_gone_at is not None:
-            store.mark_endpoint_gone(connection_id, False)
+            store.states.mark_endpoint_gone(connection_id, False)
             notes.append("The endpoint no longer counts as gone (410).")
-        due = store.retry_now(connection_id=connection_id)
+        due = store.outbox.retry_now(connection_id=connection_id)
         notes.append(f"{due} failed or dead-lettered deliveries go out with the next poll.")
     return edited, notes

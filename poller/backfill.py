@@ -57,9 +57,9 @@ async def run_backfill(
     ref: str, since: datetime | None, make_progress: ProgressFactory
 ) -> PollReport:
     store = default_store()
-    state = store.find_connection(ref)
+    state = store.states.find_connection(ref)
     if since is not None:
-        store.start_scan_at(int(state.id or 0), to_odoo(since))
+        store.states.start_scan_at(int(state.id or 0), to_odoo(since))
     elif state.scan_lower_bound is None:
         raise ConfigError(
             f"connection '{state.name}' has no interrupted backfill to resume",

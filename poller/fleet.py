@@ -130,7 +130,7 @@ class Fleet:
             for name, (stamp, config) in changes.changed.items()
         ]
         if rows or changes.gone:
-            self.store.sync_definitions(rows, sorted(changes.gone))
+            self.store.states.sync_definitions(rows, sorted(changes.gone))
         for name, why in changes.broken.items():
             self.notes.append(f"connection '{name}': its block does not validate: {why}")
 
@@ -186,7 +186,7 @@ class Fleet:
         if config is None or not config.enabled:  # deleted or switched off meanwhile
             why = "its block is gone" if config is None else "it is switched off"
             self.notes.append(f"connection '{claim.name}' is not polled: {why}")
-            self.store.set_schedule(claim.id, interval_seconds=60, enabled=False)
+            self.store.states.set_schedule(claim.id, interval_seconds=60, enabled=False)
             self.claims.give_back(claim.id, None)
             return False
         self.held[claim.name] = claim
@@ -227,7 +227,7 @@ class Fleet:
                 self.claims.give_back(claim.id, due)
             edited = self.definitions.configs.get(name, poller.config)
             if edited != poller.config:
-                self.store.set_schedule(
+                self.store.states.set_schedule(
                     claim.id,
                     interval_seconds=edited.poll_interval_seconds,
                     enabled=edited.enabled,

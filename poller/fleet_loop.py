@@ -144,9 +144,7 @@ class FleetLoop:
 
     def _prune(self) -> None:
         now = self.fleet.store.clock()
-        self.fleet.store.prune_sync_logs(
-            now - timedelta(hours=self.settings.sync_log_retention_hours)
-        )
+        self.fleet.store.logs.prune(now - timedelta(hours=self.settings.sync_log_retention_hours))
 
     def _guarded(self, action: Callable[..., object], *args: object) -> None:
         try:

@@ -48,7 +48,8 @@ from poller.orders import MappingContext, content_hash, map_page
 from poller.redact import Redactor, strip_userinfo
 from poller.settings import Settings
 from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncLog
-from poller.state.store import DeliveryResult, NewDelivery, Store
+from poller.state.outbox import DeliveryResult, NewDelivery
+from poller.state.store import Store
 from poller.versions import OrderHistory, decide
 
 #: how often a run waiting for a connection's lease asks again
@@ -220,7 +221,7 @@ class ConnectionPoller:
         # Signatures carry real time (receivers check freshness); the store's clock, which
         # tests move, schedules retries and the breaker.
         self.wall_clock = utcnow
-        self.state: ConnectionState = state or store.ensure_connection(
+        self.state: ConnectionState = state or store.states.ensure_connection(
             config.name,
             interval_seconds=config.poll_interval_seconds,
             enabled=config.enabled,
@@ -253,7 +254,7 @@ class ConnectionPoller:
         self._checkpointed = False
 
     def has_due_retries(self) -> bool:
-        return bool(self.store.due_retries(self.connection_id, self.store.clock(), limit=1))
+        return bool(self.store.outbox.due_retries(self.connection_id, self.store.clock(), limit=1))
 
     @property
     def connection_id(self) -> int:
@@ -280,7 +281,7 @@ class ConnectionPoller:
 
     @redacted_errors
     async def check_breaker(self) -> Admission:
-        breaker, version = self.store.load_breaker(self.connection_id)
+        breaker, version = self.store.states.load_breaker(self.connection_id)
         admitted = admit(breaker, self.store.clock(), self.policy)
         if admitted is None:
             due = breaker.probe_due_at(self.policy)
@@ -291,14 +292,14 @@ class ConnectionPoller:
                 else "circuit open",
             )
         if admitted != breaker:
-            if not self.store.save_breaker(self.connection_id, admitted, version):
+            if not self.store.states.save_breaker(self.connection_id, admitted, version):
                 return Admission(False, "another run is probing the half-open circuit")
             version += 1
         self._breaker = (admitted, version)
         return Admission(True)
 
     def settle_breaker(self, succeeded: bool, report: PollReport | None = None) -> Breaker:
-        breaker, version = self._breaker or self.store.load_breaker(self.connection_id)
+        breaker, version = self._breaker or self.store.states.load_breaker(self.connection_id)
         new = self._settle(breaker, version, succeeded)
         if report is not None:
             report.circuit = circuit_change(breaker, new)
@@ -311,14 +312,14 @@ class ConnectionPoller:
             if succeeded
             else record_failure(breaker, now, self.policy)
         )
-        if new != breaker and not self.store.save_breaker(self.connection_id, new, version):
-            current, current_version = self.store.load_breaker(self.connection_id)
+        if new != breaker and not self.store.states.save_breaker(self.connection_id, new, version):
+            current, current_version = self.store.states.load_breaker(self.connection_id)
             new = (
                 record_success(current, self.policy)
                 if succeeded
                 else record_failure(current, now, self.policy)
             )
-            self.store.save_breaker(self.connection_id, new, current_version)
+            self.store.states.save_breaker(self.connection_id, new, current_version)
         return new
 
     def hand_over(self, claimed: ConnectionState) -> None:
@@ -330,7 +331,7 @@ class ConnectionPoller:
     def claim(self) -> bool:
         """Take the lease, reading the connection's state in the same statement (or take
         what a fleet worker claimed for this poll)."""
-        state = self._claimed or self.store.take_lease(
+        state = self._claimed or self.store.states.take_lease(
             self.connection_id, self.owner, self.settings.lease_seconds
         )
         self._claimed = None
@@ -363,7 +364,9 @@ class ConnectionPoller:
 
     def keep_lease(self) -> bool:
         """Extend the lease now; False when another run holds it."""
-        if self.store.acquire_lease(self.connection_id, self.owner, self.settings.lease_seconds):
+        if self.store.states.acquire_lease(
+            self.connection_id, self.owner, self.settings.lease_seconds
+        ):
             self._leased_at = time.monotonic()
             return True
         return False
@@ -376,7 +379,7 @@ class ConnectionPoller:
         interval = timedelta(seconds=self.config.poll_interval_seconds)
         phase = spread_phase(self.connection_id)
         due = next_slot(self.scheduled_for, interval, self._poll_started, phase)
-        self.store.release_lease(self.connection_id, self.owner, due)
+        self.store.states.release_lease(self.connection_id, self.owner, due)
         self.scheduled_for = None
         self.released = True
 
@@ -402,11 +405,11 @@ class ConnectionPoller:
         session = await self._odoo.open_session(cached, self.store.clock())
         if session != cached:
             self.state.session_json = session.model_dump_json()
-            self.store.save_odoo_session(self.connection_id, self.state.session_json)
+            self.store.states.save_odoo_session(self.connection_id, self.state.session_json)
         return session
 
     def forget_odoo_session(self) -> None:
-        self.store.save_odoo_session(self.connection_id, None)
+        self.store.states.save_odoo_session(self.connection_id, None)
 
     def odoo_client(self) -> OdooClient:
         if self._odoo is None:
@@ -429,7 +432,7 @@ class ConnectionPoller:
         stamps = await scan_page(
             self.odoo_client(), session.fields, position.lower_bound, position.after_id, limit
         )
-        known = self.store.known_versions(
+        known = self.store.outbox.known_versions(
             self.connection_id, [(s.id, s.write_date) for s in stamps]
         )
         fresh = [s for s in stamps if (s.id, s.write_date) not in known]
@@ -447,7 +450,7 @@ class ConnectionPoller:
             and not self.state.scan_lower_bound
         ):
             return  # an empty poll: nothing moved, nothing to write
-        self.store.finish_scan(self.connection_id, cursor)
+        self.store.states.finish_scan(self.connection_id, cursor)
         self.state.cursor, self.state.scan_lower_bound = cursor, None
 
     # -- map and enqueue -----------------------------------------------------------------
@@ -469,7 +472,7 @@ class ConnectionPoller:
     ) -> EnqueueReport:
         """Map the page and queue it with the scan checkpoint in one transaction."""
         mapped = map_page(bundle, self.mapping_context(session), page.fresh)
-        histories = self.store.order_histories(
+        histories = self.store.outbox.order_histories(
             self.connection_id, [p.order.id for p in mapped.payloads]
         )
         report = EnqueueReport()
@@ -489,7 +492,7 @@ class ConnectionPoller:
                 )
             )
             report.quarantined.append(f"order {q.order_id}: {self.redact(q.reason)}")
-        report.delivery_ids = self.store.enqueue_page(
+        report.delivery_ids = self.store.outbox.enqueue_page(
             self.connection_id, rows, page.position_after(position)
         )
         self._checkpointed = True
@@ -521,11 +524,11 @@ class ConnectionPoller:
 
     @redacted_errors
     async def send(self, delivery_ids: list[int]) -> SendReport:
-        return await self._deliver(self.store.open_deliveries(delivery_ids))
+        return await self._deliver(self.store.outbox.open_deliveries(delivery_ids))
 
     @redacted_errors
     async def process_retries(self) -> SendReport:
-        due = self.store.due_retries(self.connection_id, self.store.clock(), limit=1000)
+        due = self.store.outbox.due_retries(self.connection_id, self.store.clock(), limit=1000)
         return await self._deliver(due)
 
     async def _deliver(self, rows: list[Delivery]) -> SendReport:
@@ -559,7 +562,7 @@ class ConnectionPoller:
                 await checkpoint.record(result)
                 return result
 
-        checkpoint = Checkpoint(self.store.record_results)
+        checkpoint = Checkpoint(self.store.outbox.record_results)
         results = await asyncio.gather(*(one(row) for row in rows))
         for row, result in zip(rows, results, strict=True):
             if result.status == DeliveryStatus.DELIVERED:
@@ -572,7 +575,7 @@ class ConnectionPoller:
                 report.failed += 1
         if any(r.error and r.error.startswith("HTTP 410") for r in results):
             report.gone = True
-            self.store.mark_endpoint_gone(self.connection_id, True)
+            self.store.states.mark_endpoint_gone(self.connection_id, True)
             self.state.endpoint_gone_at = self.store.clock()
         return report
 
@@ -604,7 +607,7 @@ class ConnectionPoller:
 
     def record(self, report: PollReport, started_at: datetime, flow_run_id: str | None) -> None:
         finished = self.store.clock()
-        self.store.add_sync_log(
+        self.store.logs.add(
             SyncLog(
                 connection_id=self.connection_id,
                 flow_run_id=flow_run_id,

@@ -8,7 +8,7 @@ from poller.connections import ConnectionConfig
 from poller.crypto import SecretBox
 from poller.poll import ConnectionPoller
 from poller.settings import Settings, get_settings
-from poller.state.db import create_db_engine, upgrade
+from poller.state.engine import create_db_engine, upgrade
 from poller.state.store import Store
 
 

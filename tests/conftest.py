@@ -170,5 +170,5 @@ async def connection(
 
     config = make_config(poller_settings, odoo, stockmaster)
     await save_connection(config)
-    default_store(poller_settings).ensure_connection(config.name, since=BEFORE_SEED)
+    default_store(poller_settings).states.ensure_connection(config.name, since=BEFORE_SEED)
     yield config

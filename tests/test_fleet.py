@@ -11,6 +11,7 @@ from poller.poll import ConnectionPoller, PollReport, run_cycle
 from poller.runtime import default_store
 from tests.conftest import BEFORE_SEED, make_config, running_odoo
 from tests.support.blocks import define, listing
+from tests.support.clock import FakeClock
 
 
 def fleet_for(settings) -> Fleet:
@@ -32,7 +33,7 @@ async def test_a_slow_or_broken_tenant_does_not_hold_back_the_others(
             ),
         ]
         for config in configs:
-            store.ensure_connection(config.name, since=BEFORE_SEED)
+            store.states.ensure_connection(config.name, since=BEFORE_SEED)
         define(fleet, *configs)
         finished: dict[str, float] = {}
         started = time.monotonic()
@@ -52,9 +53,9 @@ async def test_a_slow_or_broken_tenant_does_not_hold_back_the_others(
     assert reports["broken"].status == "failed" and "refused" in reports["broken"].error
     assert finished["quick"] < finished["slow"] / 3  # the quick one did not wait
     assert fleet.held == {}
-    states = {state.name: state for state in store.connections()}
+    states = {state.name: state for state in store.states.connections()}
     assert all(state.lease_owner is None for state in states.values())
-    logs = store.sync_logs()
+    logs = store.logs.recent()
     assert {log.worker for log in logs} == {poller_settings.worker_name}
 
 
@@ -70,7 +71,7 @@ async def test_an_empty_poll_is_one_odoo_call_and_a_few_statements(
     config = make_config(poller_settings, odoo, stockmaster).model_copy(
         update={"poll_interval_seconds": 5}
     )
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
     define(fleet, config)
 
     async def cycle(poller):
@@ -78,10 +79,9 @@ async def test_an_empty_poll_is_one_odoo_call_and_a_few_statements(
 
     (first,) = await fleet.poll(await fleet.claim(), cycle)  # delivers the seeded shop
     assert first.sent.delivered == 8
-    later = store.clock()
-    from datetime import timedelta
-
-    monkeypatch.setattr(store, "clock", lambda: later + timedelta(seconds=6))
+    clock = FakeClock(store.clock())
+    clock.advance(6)  # the next slot of a 5-second interval
+    monkeypatch.setattr(store, "clock", clock)
     statements: list[str] = []
     event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     odoo.sim.reset_calls()
@@ -116,7 +116,7 @@ async def test_an_edit_reaches_a_connection_that_was_busy_when_it_came(
 
     await fleet.poll([config.name], edit_while_polling)
     assert seen[0].config == config  # never swapped under a running poll
-    assert store.find_connection(config.name).poll_interval_seconds == 300
+    assert store.states.find_connection(config.name).poll_interval_seconds == 300
     assert await fleet.claim() == [config.name]  # the edit made it due again at once
     await fleet.poll([config.name], edit_while_polling)
     assert seen[1].config == edited and seen[1] is not seen[0]
@@ -137,7 +137,7 @@ async def test_a_deleted_or_disabled_connection_is_not_claimed(
     fleet.settle(["deleted", "kept"])
     define(fleet, kept)  # `deleted`'s block is gone
     assert await fleet.claim() == ["kept"]
-    states = {state.name: state for state in store.connections()}
+    states = {state.name: state for state in store.states.connections()}
     assert not states["deleted"].enabled and not states["disabled"].enabled
     fleet.give_back_all()
 
@@ -163,7 +163,7 @@ async def test_a_claim_reads_its_block_again_only_after_poller_saved_it(
     fleet.settle([config.name])
 
     blocks[config.name] = listing(edited)[0]  # `poller edit`: the block, then the stamp
-    store.forget_definition(config.name)
+    store.states.forget_definition(config.name)
     assert await fleet.claim() == [config.name] and reads == [config.name]
     assert fleet.definitions.configs[config.name] == edited
     fleet.settle([config.name])
@@ -171,7 +171,7 @@ async def test_a_claim_reads_its_block_again_only_after_poller_saved_it(
 
     fleet.settle([config.name])
     del blocks[config.name]  # `poller delete`
-    store.forget_definition(config.name)
+    store.states.forget_definition(config.name)
     assert await fleet.claim() == []
-    assert not store.find_connection(config.name).enabled
+    assert not store.states.find_connection(config.name).enabled
     fleet.give_back_all()

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from deployments.local_server import LocalPrefectServer
 from poller.runtime import default_store, store_for
 from poller.settings import Settings, get_settings
-from poller.state.db import create_db_engine, upgrade
+from poller.state.engine import create_db_engine, upgrade
 from tests.conftest import BEFORE_SEED, make_config
 from tests.support.fleet_workers import (
     Worker,
@@ -111,7 +111,9 @@ def test_three_workers_share_the_tenants_each_polled_once_per_interval(
     save_blocks(configs, prefect_server)
     store = default_store()
     for config in configs:
-        store.ensure_connection(config.name, interval_seconds=INTERVAL)  # from now: empty polls
+        store.states.ensure_connection(
+            config.name, interval_seconds=INTERVAL
+        )  # from now: empty polls
     env = worker_env(fleet_settings, prefect_server)
     workers = [start_worker(f"w{i}", env, tmp_path) for i in (1, 2, 3)]
     try:
@@ -164,7 +166,7 @@ def test_a_killed_worker_s_tenants_are_taken_over_and_nothing_is_lost(
     save_blocks(configs, prefect_server)
     store = default_store()
     for config in configs:  # the whole seeded shop is new to each tenant: a catch-up
-        store.ensure_connection(config.name, since=BEFORE_SEED, interval_seconds=INTERVAL)
+        store.states.ensure_connection(config.name, since=BEFORE_SEED, interval_seconds=INTERVAL)
     # every claim polled at once: the survivors have room to take the victim's tenants over
     env = worker_env(fleet_settings, prefect_server) | {
         "POLLER_FLEET_CONCURRENCY": "128",

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections import defaultdict
 
 import pytest
 
+from poller.clock import utcnow
 from poller.poll import PollReport, run_cycle
 from poller.runtime import default_store, open_poller, store_for
 from poller.settings import get_settings
+from poller.state.store import Store
 from tests.conftest import BEFORE_SEED, make_config
+from tests.support.clock import FakeClock
 from tests.support.tcp_proxy import TcpProxy
 
 SEEDED = {1, 2, 3, 4, 7, 8, 9, 10}
@@ -35,6 +37,23 @@ async def poll(config) -> PollReport:
         await poller.aclose()
 
 
+def on_fake_clock(store: Store) -> FakeClock:
+    """The store's clock, which judges lease expiry, made one that moves only when told."""
+    clock = FakeClock(utcnow())
+    store.clock = clock
+    return clock
+
+
+async def let_the_lease_expire(config, clock: FakeClock, lease_seconds: int) -> None:
+    """A failed run could not release its lease: it holds until the store's clock passes it."""
+    blocked = await poll(config)
+    assert (blocked.status, blocked.reason) == (
+        "skipped",
+        "another run holds this connection's lease",
+    )
+    clock.advance(lease_seconds + 1)
+
+
 def webhook_ids_by_order(receiver) -> dict[int, set[str]]:
     ids: dict[int, set[str]] = defaultdict(set)
     for item in receiver.deliveries:
@@ -48,7 +67,7 @@ async def test_two_polls_started_at_once_on_postgres_process_each_order_once(
 ) -> None:
     settings = use_settings(monkeypatch, database_url=pg_schema_url[0])
     config = make_config(settings, odoo, stockmaster)
-    default_store().ensure_connection(config.name, since=BEFORE_SEED)
+    default_store().states.ensure_connection(config.name, since=BEFORE_SEED)
     first, second = await asyncio.gather(poll(config), poll(config))
     statuses = sorted([first.status, second.status])
     assert statuses == ["ok", "skipped"]
@@ -66,7 +85,8 @@ async def test_locked_sqlite_fails_the_run_clearly_and_the_next_run_continues(
     )
     config = make_config(settings, odoo, stockmaster)
     store = default_store()
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    clock = on_fake_clock(store)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
     path = settings.database_url.removeprefix("sqlite:///")
     locker = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
 
@@ -81,16 +101,16 @@ async def test_locked_sqlite_fails_the_run_clearly_and_the_next_run_continues(
     assert "\n" not in failed.error
     stockmaster.receiver.on_delivery = None
     locker.execute("ROLLBACK")
-    time.sleep(5.1)  # the failed run could not release its lease; it expires
+    await let_the_lease_expire(config, clock, settings.lease_seconds)
 
     recovered = await poll(config)
     assert recovered.status == "ok", recovered.error
     ids = webhook_ids_by_order(stockmaster.receiver)
     assert set(ids) == SEEDED
     assert all(len(webhook_ids) == 1 for webhook_ids in ids.values())
-    state = store.find_connection(config.name)
+    state = store.states.find_connection(config.name)
     assert state.cursor == "2026-11-28 08:20:30" and state.scan_lower_bound is None
-    assert store.deliveries(statuses=["pending", "retrying"]) == []
+    assert store.outbox.deliveries(statuses=["pending", "retrying"]) == []
 
 
 @pytest.mark.postgres
@@ -102,7 +122,8 @@ async def test_dropped_postgres_connection_fails_the_run_and_the_next_run_contin
     settings = use_settings(monkeypatch, database_url=url, page_size="3", lease_seconds="5")
     config = make_config(settings, odoo, stockmaster)
     store = default_store()
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    clock = on_fake_clock(store)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
 
     def drop_on_first_delivery(_item) -> None:
         proxy.cut()
@@ -114,31 +135,31 @@ async def test_dropped_postgres_connection_fails_the_run_and_the_next_run_contin
     assert "POLLER_DATABASE_URL" in failed.error and "\n" not in failed.error
     stockmaster.receiver.on_delivery = None
     proxy.restore()
-    time.sleep(5.1)
+    await let_the_lease_expire(config, clock, settings.lease_seconds)
 
     recovered = await poll(config)
     assert recovered.status == "ok", recovered.error
     ids = webhook_ids_by_order(stockmaster.receiver)
     assert set(ids) == SEEDED
     assert all(len(webhook_ids) == 1 for webhook_ids in ids.values())
-    assert store.find_connection(config.name).cursor == "2026-11-28 08:20:30"
+    assert store.states.find_connection(config.name).cursor == "2026-11-28 08:20:30"
 
 
 async def test_410_gone_stops_deliveries_and_says_so(poller_settings, odoo, stockmaster) -> None:
     config = make_config(poller_settings, odoo, stockmaster)
     store = default_store()
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
     stockmaster.receiver.fail(410)
     report = await poll(config)
     assert report.status == "ok" and "answered 410 Gone" in report.summary()
-    assert store.find_connection(config.name).endpoint_gone_at is not None
+    assert store.states.find_connection(config.name).endpoint_gone_at is not None
     attempts = stockmaster.receiver.failures_served
     stockmaster.receiver.recover()
     odoo.sim.create_order(9, [{"product_id": 1, "qty": 1}])
     again = await poll(config)
     assert stockmaster.receiver.failures_served == attempts and not stockmaster.receiver.deliveries
     assert again.queued == 1 and again.sent.gone
-    waiting = store.deliveries(statuses=["pending", "retrying"])
+    waiting = store.outbox.deliveries(statuses=["pending", "retrying"])
     assert len(waiting) == 9  # kept until the endpoint is fixed, nothing dead-lettered
 
 
@@ -178,7 +199,7 @@ async def test_a_poll_cut_off_mid_page_has_recorded_what_the_receiver_accepted(
     stockmaster.receiver.latency_seconds = 0.02
     config = make_config(settings, odoo, stockmaster)
     store = default_store()
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
     polling = asyncio.create_task(poll(config))
     while len(stockmaster.receiver.deliveries) < 30:
         await asyncio.sleep(0.005)
@@ -186,7 +207,7 @@ async def test_a_poll_cut_off_mid_page_has_recorded_what_the_receiver_accepted(
     await asyncio.gather(polling, return_exceptions=True)
 
     accepted = {item.webhook_id for item in stockmaster.receiver.deliveries}
-    recorded = {d.event_id for d in store.deliveries(statuses=["delivered"])}
+    recorded = {d.event_id for d in store.outbox.deliveries(statuses=["delivered"])}
     assert recorded <= accepted
     assert len(accepted) >= 30 and len(accepted - recorded) <= settings.send_concurrency
 
@@ -196,7 +217,7 @@ async def test_a_poll_cut_off_mid_page_has_recorded_what_the_receiver_accepted(
     [
         pytest.param(("poller.orders.map_address", TypeError("unsupported operand")), id="mapper"),
         pytest.param(
-            ("poller.state.store.Store.order_histories", AttributeError("no attribute 'ids'")),
+            ("poller.state.outbox.Outbox.order_histories", AttributeError("no attribute 'ids'")),
             id="store",
         ),
     ],
@@ -212,17 +233,17 @@ async def test_a_bug_in_a_mapper_or_store_call_is_a_failed_poll_not_a_bad_order(
     monkeypatch.setattr(target, broken)
     config = make_config(poller_settings, odoo, stockmaster)
     store = default_store()
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
     report = await poll(config)
 
     assert (report.status, report.error_type) == ("failed", "InternalError")
     assert report.error.startswith(f"internal error: {type(error).__name__}: {error}")
     assert "Traceback" in report.traceback and "broken" in report.traceback
-    assert report.quarantined == [] and store.deliveries(statuses=["quarantined"]) == []
-    connection = store.find_connection(config.name)
-    log = store.sync_logs(connection.id, limit=1)[0]
+    assert report.quarantined == [] and store.outbox.deliveries(statuses=["quarantined"]) == []
+    connection = store.states.find_connection(config.name)
+    log = store.logs.recent(connection.id, limit=1)[0]
     assert (log.status, log.error) == ("failed", report.error)
-    breaker, _version = store.load_breaker(connection.id)
+    breaker, _version = store.states.load_breaker(connection.id)
     assert breaker.failures == 1
     assert stockmaster.receiver.deliveries == []
 
@@ -234,7 +255,7 @@ async def test_a_password_in_the_odoo_url_never_reaches_stockmaster(
     config = make_config(poller_settings, odoo, stockmaster).model_copy(
         update={"odoo_url": with_password}
     )
-    default_store().ensure_connection(config.name, since=BEFORE_SEED)
+    default_store().states.ensure_connection(config.name, since=BEFORE_SEED)
     report = await poll(config)
     assert report.status == "ok" and stockmaster.receiver.deliveries
     urls = {item.body["connection"]["odoo_url"] for item in stockmaster.receiver.deliveries}

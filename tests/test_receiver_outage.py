@@ -6,39 +6,29 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from poller.poll import run_cycle
 from poller.runtime import default_store, open_poller
 from tests.conftest import BEFORE_SEED, make_config
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.slow
 START = datetime(2026, 11, 28, 9, 0, 0)
 OUTAGE = timedelta(hours=6)
 
 
-class SimulatedTime:
-    def __init__(self) -> None:
-        self.now = START
-
-    def naive(self) -> datetime:  # the simulated Odoo's clock
-        return self.now
-
-    def aware(self) -> datetime:  # the poller's clock
-        return self.now.replace(tzinfo=UTC)
-
-
 async def test_six_hours_down_then_everything_arrives_in_order(
     poller_settings, odoo, stockmaster
 ) -> None:
-    time = SimulatedTime()
+    time = FakeClock(START)
     odoo.sim.clock = time.naive
     config = make_config(poller_settings, odoo, stockmaster)
     store = default_store()
     store.clock = time.aware
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
     rng = random.Random(6)
 
     async def poll() -> None:
@@ -53,7 +43,7 @@ async def test_six_hours_down_then_everything_arrives_in_order(
     stockmaster.receiver.fail(503)
     created, cancelled_early, polls = [], [], 1
     while time.now < START + OUTAGE:
-        time.now += timedelta(minutes=1)
+        time.advance(60)
         minute = int((time.now - START).total_seconds() // 60)
         if minute % 5 == 0:
             order = odoo.sim.create_order(
@@ -70,7 +60,7 @@ async def test_six_hours_down_then_everything_arrives_in_order(
         polls += 1
     stockmaster.receiver.recover()
     for _ in range(30):
-        time.now += timedelta(minutes=1)
+        time.advance(60)
         await poll()
         polls += 1
 
@@ -85,7 +75,7 @@ async def test_six_hours_down_then_everything_arrives_in_order(
         f"{len(stockmaster.receiver.deliveries)} deliveries, "
         f"{stockmaster.receiver.failures_served} refused by the receiver"
     )
-    assert store.deliveries(statuses=["dead", "pending", "retrying"]) == []
+    assert store.outbox.deliveries(statuses=["dead", "pending", "retrying"]) == []
     assert stockmaster.receiver.redeliveries() == 0
     for order_id in created:
         if order_id in cancelled_early:
@@ -94,5 +84,5 @@ async def test_six_hours_down_then_everything_arrives_in_order(
             assert events[order_id] == ["order.confirmed"], order_id
     assert events[2] == ["order.confirmed", "order.cancelled"]
     assert all(history[0] == "order.confirmed" for history in events.values())
-    superseded = store.deliveries(statuses=["superseded"])
+    superseded = store.outbox.deliveries(statuses=["superseded"])
     assert {row.order_id for row in superseded} == set(cancelled_early)

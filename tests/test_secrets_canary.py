@@ -92,7 +92,7 @@ def test_canary_secrets_are_nowhere_but_in_memory(
         store = default_store()
         assert cli.invoke(app, ["retry", "--all"]).exit_code == 0  # the retries are due now
         assert asyncio.run(poll_connection("acme", return_state=True)).is_completed()
-        assert len(receiver.unique()) == 8 and store.deliveries(statuses=["retrying"]) == []
+        assert len(receiver.unique()) == 8 and store.outbox.deliveries(statuses=["retrying"]) == []
     time.sleep(3)  # the Prefect server persists events in the background
 
     prefect_db = get_current_settings().server.database.connection_url.get_secret_value()

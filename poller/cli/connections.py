@@ -200,7 +200,7 @@ def test(name: Annotated[str, typer.Argument(help="Connection name or id.")]) ->
 
 def _name_of(store: Any, ref: str) -> str:
     """A connection is named by its name or its numeric id everywhere."""
-    return store.find_connection(ref).name if ref.isdigit() else ref
+    return store.states.find_connection(ref).name if ref.isdigit() else ref
 
 
 @app.command("list")
@@ -227,13 +227,13 @@ def list_connections(
 def _connection_rows(configs: list[Any], store: Any) -> list[dict[str, Any]]:
     from poller.breaker import BreakerPolicy
 
-    states = {state.name: state for state in store.connections()}
-    counts = store.delivery_counts()
+    states = {state.name: state for state in store.states.connections()}
+    counts = store.outbox.delivery_counts()
     rows = []
     for config in configs:
         state = states.get(config.name)
         cid = state.id if state else None
-        breaker, _ = store.load_breaker(cid) if cid else (None, 0)
+        breaker, _ = store.states.load_breaker(cid) if cid else (None, 0)
         due = breaker.probe_due_at(BreakerPolicy()) if breaker else None
         status = "enabled" if config.enabled else "disabled"
         if state and state.endpoint_gone_at:
@@ -279,8 +279,8 @@ def reset_circuit(name: Annotated[str, typer.Argument(help="Connection name or i
     from poller.runtime import default_store
 
     store = default_store()
-    state = store.find_connection(name)
-    before = store.reset_breaker(int(state.id or 0))
+    state = store.states.find_connection(name)
+    before = store.states.reset_breaker(int(state.id or 0))
     console.print(
         f"Circuit of '{state.name}' closed (it was {before.state.value}, "
         f"{before.failures} failure(s) in a row)."
@@ -382,7 +382,7 @@ def edit(
         raise ConfigError("nothing to change", hint="See `poller edit --help`")
     updated, notes = apply_edit(config, changes, secrets, secret_box_from_env(), store)
     run(_save_and_deploy(updated))
-    store.forget_definition(updated.name)  # after the save: fleet workers read it again
+    store.states.forget_definition(updated.name)  # after the save: fleet workers read it again
     console.print(f"Updated connection '{updated.name}'.")
     for note in notes:
         console.print(f"  {note}")

@@ -39,8 +39,8 @@ def logs(
     from poller.runtime import default_store
 
     store = default_store()
-    connection_id = store.find_connection(connection).id if connection else None
-    names = {state.id: state.name for state in store.connections()}
+    connection_id = store.states.find_connection(connection).id if connection else None
+    names = {state.id: state.name for state in store.states.connections()}
     rows = [
         {
             "started": f"{log.started_at:%Y-%m-%d %H:%M:%S}Z",
@@ -57,7 +57,7 @@ def logs(
             "worker": log.worker,
             "flow_run": log.flow_run_id,
         }
-        for log in store.sync_logs(connection_id, limit=limit)
+        for log in store.logs.recent(connection_id, limit=limit)
     ]
     if as_json:
         print(json.dumps(rows, indent=2))

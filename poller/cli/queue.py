@@ -53,9 +53,9 @@ def retries(
     """Deliveries waiting, failing or dead-lettered: age, attempts, next try, last error."""
     store = _store()
     statuses = QUEUE_STATUSES if not status else None if "all" in status else status
-    connection_id = store.find_connection(connection).id if connection else None
-    names = {state.id: state.name for state in store.connections()}
-    rows = store.deliveries(connection_id, statuses, limit=limit)
+    connection_id = store.states.find_connection(connection).id if connection else None
+    names = {state.id: state.name for state in store.states.connections()}
+    rows = store.outbox.deliveries(connection_id, statuses, limit=limit)
     now = store.clock()
     records = [
         {
@@ -98,8 +98,8 @@ def retry(
     if not ids and not all_:
         raise ConfigError("name delivery ids or pass --all", hint="See `poller retries`")
     store = _store()
-    connection_id = store.find_connection(connection).id if connection else None
-    count = store.retry_now(None if all_ else ids, connection_id)
+    connection_id = store.states.find_connection(connection).id if connection else None
+    count = store.outbox.retry_now(None if all_ else ids, connection_id)
     console.print(
         f"{count} deliver{'y' if count == 1 else 'ies'} due now: they go out with the next poll "
         "(or at once with `prefect deployment run 'poll-connection/<name>'`)."
@@ -116,5 +116,5 @@ def discard(
     if not yes:
         typer.confirm(f"Discard delivery {delivery_id}? StockMaster will never get it", abort=True)
     who = f"{getpass.getuser()}@{socket.gethostname()}"
-    row = _store().discard(delivery_id, who)
+    row = _store().outbox.discard(delivery_id, who)
     console.print(f"Discarded delivery {row.id} ({row.order_name} {row.event_type}) as {who}.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from poller.state.store import DeliveryResult
+from poller.state.outbox import DeliveryResult
 
 Write = Callable[[Sequence[DeliveryResult]], None]
 

@@ -116,7 +116,7 @@ class Claims:
             "owner": self.owner,
             "until": now + self.lease,
         }
-        with self.store.transaction() as c:
+        with self.store.db.transaction() as c:
             rows = c.execute(statement, params).all()  # type: ignore[call-overload]
         claimed = [Claim(row.id, ConnectionState(**row._mapping)) for row in rows]
         return sorted(claimed, key=lambda claim: claim.id)
@@ -127,11 +127,11 @@ class Claims:
             return set()
         now = now or self.store.clock()
         params = {"owner": self.owner, "ids": list(ids), "until": now + self.lease}
-        with self.store.transaction() as c:
+        with self.store.db.transaction() as c:
             return {row.id for row in c.execute(_RENEW, params)}
 
     def give_back(self, connection_id: int, next_poll_at: datetime | None) -> None:
         """Release a claim that no poll released (skipped, or its definition is gone)."""
         params = {"cid": connection_id, "owner": self.owner, "next": next_poll_at}
-        with self.store.transaction() as c:
+        with self.store.db.transaction() as c:
             c.execute(_GIVE_BACK, params)

@@ -74,7 +74,7 @@ def test_retry_queue_lists_retries_and_discards(cli, added, stockmaster) -> None
     victim = queue[0]["id"]
     discarded = cli("discard", str(victim), "--yes")
     assert discarded.exit_code == 0 and "Discarded delivery" in discarded.output
-    row = next(d for d in default_store().deliveries() if d.id == victim)
+    row = next(d for d in default_store().outbox.deliveries() if d.id == victim)
     assert row.status == "discarded" and "@" in row.discarded_by and row.discarded_at
     again = cli("discard", str(victim), "--yes")
     assert again.exit_code == 1 and "only pending, retrying or dead" in again.output
@@ -136,18 +136,18 @@ def test_delete_removes_block_and_deployment_but_keeps_history(cli, added) -> No
     assert asyncio.run(gone())
     assert cli("test", added).exit_code == 1
     assert (
-        len(default_store().deliveries()) == 10 and default_store().sync_logs()
+        len(default_store().outbox.deliveries()) == 10 and default_store().logs.recent()
     )  # 8 + 2 cancelled
 
 
 def test_reset_circuit_closes_an_open_breaker(cli, added) -> None:
     store = default_store()
-    connection_id = store.find_connection(added).id
-    store.save_breaker(connection_id, Breaker(CircuitState.OPEN, 5, 0, store.clock()), -1)
+    connection_id = store.states.find_connection(added).id
+    store.states.save_breaker(connection_id, Breaker(CircuitState.OPEN, 5, 0, store.clock()), -1)
     assert "open" in json.loads(cli("list", "--json").stdout)[0]["breaker"]
     result = cli("reset-circuit", added)
     assert result.exit_code == 0 and "it was open, 5 failure(s)" in result.output
-    assert store.load_breaker(connection_id)[0] == Breaker()
+    assert store.states.load_breaker(connection_id)[0] == Breaker()
 
 
 def test_backfill_replays_history_with_progress_and_resumes(cli, odoo, stockmaster) -> None:

@@ -60,7 +60,7 @@ def test_run_serves_connections_and_stops_gracefully(
 ) -> None:
     config = make_config(poller_settings, odoo, stockmaster)
     asyncio.run(save_connection(config))
-    default_store().ensure_connection(config.name, since=BEFORE_SEED)
+    default_store().states.ensure_connection(config.name, since=BEFORE_SEED)
     env = {
         **os.environ,
         "PREFECT_API_URL": get_current_settings().api.url,

@@ -9,6 +9,7 @@ import pytest
 
 from poller.delivery.backoff import next_attempt_at, retry_delay
 from poller.settings import Settings
+from tests.support.clock import FakeClock
 
 FIRST_QUEUED = datetime(2026, 11, 28, 8, 0, 0, tzinfo=UTC)
 DEFAULT_HORIZON = timedelta(hours=Settings.model_fields["retry_horizon_hours"].default)
@@ -27,15 +28,6 @@ class FixedRandom(random.Random):
 
 
 NO_JITTER = FixedRandom(0.5)
-
-
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 def test_default_horizon_is_72_hours() -> None:

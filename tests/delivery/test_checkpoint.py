@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from poller.delivery.checkpoint import Checkpoint
 from poller.state.models import DeliveryStatus
-from poller.state.store import DeliveryResult
+from poller.state.outbox import DeliveryResult
 
 
 def delivered(delivery_id: int) -> DeliveryResult:

@@ -73,7 +73,7 @@ def test_deploy_all_then_a_process_worker_runs_the_fleet(
     save_blocks(configs, fresh_prefect_server)
     store = default_store()
     for config in configs:
-        store.ensure_connection(config.name, since=BEFORE_SEED, interval_seconds=60)
+        store.states.ensure_connection(config.name, since=BEFORE_SEED, interval_seconds=60)
     env = {
         **os.environ,
         "PREFECT_API_URL": fresh_prefect_server,
@@ -91,6 +91,6 @@ def test_deploy_all_then_a_process_worker_runs_the_fleet(
     assert run.state.is_completed(), run.state
     assert len(stockmaster.receiver.unique()) == TENANTS * SEEDED_VERSIONS
     assert sorted(polls_by_tenant(odoo.url)) == [config.name for config in configs]
-    ids = {row.id for row in store.connections()}
-    polled_here = {log.connection_id for log in store.sync_logs() if log.flow_run_id == run_id}
+    ids = {row.id for row in store.states.connections()}
+    polled_here = {log.connection_id for log in store.logs.recent() if log.flow_run_id == run_id}
     assert polled_here == ids  # this run's own polls

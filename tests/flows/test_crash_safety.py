@@ -52,7 +52,7 @@ def test_random_sigkills_lose_nothing_and_repeat_only_by_webhook_id(
     }
     from poller.runtime import default_store
 
-    default_store(poller_settings).ensure_connection(config.name, since=BEFORE_SEED)
+    default_store(poller_settings).states.ensure_connection(config.name, since=BEFORE_SEED)
     rng = random.Random(20261128)
     log = tmp_path / "poller.log"
     kills = 0

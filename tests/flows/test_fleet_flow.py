@@ -28,8 +28,8 @@ async def test_one_flow_run_claims_and_polls_and_only_work_costs_task_runs(
     idle = make_config(poller_settings, odoo, stockmaster, name="idle")
     await save_connections([busy, idle])
     store = default_store()
-    store.ensure_connection("busy", since=BEFORE_SEED)
-    store.ensure_connection("idle")  # added now: the seeded orders are older
+    store.states.ensure_connection("busy", since=BEFORE_SEED)
+    store.states.ensure_connection("idle")  # added now: the seeded orders are older
 
     state = await fleet_worker(duration_seconds=4, return_state=True)
 
@@ -46,12 +46,12 @@ async def test_one_flow_run_claims_and_polls_and_only_work_costs_task_runs(
     assert {"batch_fetch[busy]", "map[busy]", "send[busy]"} <= names  # the first scan was free
     keys = {artifact.key for artifact in artifacts}
     assert {"poll-busy", "poll-fleet"} <= keys and "poll-idle" not in keys
-    ids = {row.name: row.id for row in store.connections() if row.name in ("busy", "idle")}
+    ids = {row.name: row.id for row in store.states.connections() if row.name in ("busy", "idle")}
     # other tests' blocks share the session's Prefect server: judge these two only
-    logs = [log for log in store.sync_logs() if log.connection_id in ids.values()]
+    logs = [log for log in store.logs.recent() if log.connection_id in ids.values()]
     assert {log.connection_id for log in logs} == set(ids.values())
     assert all(log.status == "ok" and log.worker == "flow-test" for log in logs)
     busy_logs = [log for log in logs if log.connection_id == ids["busy"]]
     assert str(state.state_details.flow_run_id) in {log.flow_run_id for log in busy_logs}
-    rows = [row for row in store.connections() if row.id in ids.values()]
+    rows = [row for row in store.states.connections() if row.id in ids.values()]
     assert all(row.lease_owner is None and row.next_poll_at for row in rows)

@@ -3,26 +3,17 @@ already polled) and a burst of 500 orders confirmed in one second are all delive
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
 from flows.poll_connection import poll_connection
 from poller.runtime import store_for
 from poller.settings import get_settings
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.slow
 LINE = [{"product_id": 1, "qty": 1, "price_unit": 25.0}]
-
-
-class SteppingClock:
-    """The simulator's clock (naive UTC, microseconds), moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 28, 9, 0, 0, 250_000)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def received_ids(stockmaster) -> set[int]:
@@ -36,16 +27,16 @@ async def test_an_order_committed_late_arrives_within_the_overlap(
     monkeypatch.setenv("POLLER_OVERLAP_SECONDS", str(overlap))
     get_settings.cache_clear()
     store_for.cache_clear()
-    clock = SteppingClock()
+    clock = FakeClock(datetime(2026, 11, 28, 9, 0, 0, 250_000))  # the simulator's: naive
     odoo.sim.clock = clock
     late = odoo.sim.begin_late_order(7, LINE)  # a long transaction, started at 09:00:00
-    clock.now += timedelta(seconds=30)
+    clock.advance(30)
     visible = odoo.sim.create_order(10, LINE)  # committed at 09:00:30
     await poll_connection(connection.name)
     assert visible["id"] in received_ids(stockmaster) and late.id not in received_ids(stockmaster)
 
     late.commit()  # now visible, with its 09:00:00 write_date behind the cursor
-    clock.now += timedelta(seconds=30)
+    clock.advance(30)
     await poll_connection(connection.name)
     assert (late.id in received_ids(stockmaster)) is late_arrives
 

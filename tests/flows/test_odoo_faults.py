@@ -57,17 +57,17 @@ async def test_fault_mid_backlog_fails_cleanly_and_the_next_run_finishes(
     config = make_config(fast_retries, odoo, stockmaster)
     await save_connection(config)
     store = default_store()
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
     # more failures in a row than the task retries absorb
     odoo.sim.faults.add(**{**SCAN, "times": 3, **fault})
 
     failed = await poll_connection(config.name, return_state=True)
     assert failed.is_failed()
-    log = store.sync_logs(limit=1)[0]
+    log = store.logs.recent(limit=1)[0]
     assert log.status == "failed" and logged in log.error, log.error
-    state = store.find_connection(config.name)
+    state = store.states.find_connection(config.name)
     assert state.cursor == "2026-11-28 00:00:00"  # the scan did not finish: cursor unmoved
-    queued = {d.order_id for d in store.deliveries(state.id)}
+    queued = {d.order_id for d in store.outbox.deliveries(state.id)}
     confirmed_or_cancelled = _scanned_ids(odoo.sim)
     assert {i for i in confirmed_or_cancelled if i <= state.scan_after_id} <= queued
 
@@ -79,7 +79,7 @@ async def test_fault_mid_backlog_fails_cleanly_and_the_next_run_finishes(
         ids[item.body["order"]["id"]].add(item.webhook_id)
     assert set(ids) == _confirmed_ids(odoo.sim)
     assert all(len(webhook_ids) == 1 for webhook_ids in ids.values())
-    assert store.find_connection(config.name).scan_lower_bound is None
+    assert store.states.find_connection(config.name).scan_lower_bound is None
 
 
 async def test_transient_faults_are_absorbed_by_task_retries(
@@ -89,12 +89,12 @@ async def test_transient_faults_are_absorbed_by_task_retries(
     config = make_config(fast_retries, odoo, stockmaster)
     await save_connection(config)
     store = default_store()
-    store.ensure_connection(config.name, since=BEFORE_SEED)
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
     odoo.sim.faults.add("http_status", status=503, times=2, **SCAN)
     odoo.sim.faults.add("latency", seconds=0.2, after=5, times=3)
     state = await poll_connection(config.name, return_state=True)
     assert state.is_completed(), state.message
-    assert store.sync_logs(limit=1)[0].status == "ok"
+    assert store.logs.recent(limit=1)[0].status == "ok"
     assert len(stockmaster.receiver.unique()) == len(_confirmed_ids(odoo.sim))
 
 

@@ -22,10 +22,10 @@ async def poll_version(version: str, poller_settings, stockmaster) -> tuple[dict
         showcase = seed_version_showcase(odoo.sim)
         config = make_config(poller_settings, odoo, stockmaster, name=f"v{version[:2]}")
         await save_connection(config)
-        default_store().ensure_connection(config.name, since=BEFORE_SEED)
+        default_store().states.ensure_connection(config.name, since=BEFORE_SEED)
         state = await poll_connection(config.name, return_state=True)
         assert state.is_completed(), state.message
-        session = default_store().find_connection(config.name).session_json
+        session = default_store().states.find_connection(config.name).session_json
     received = {
         item.body["order"]["id"]: item.body
         for item in stockmaster.receiver.deliveries

@@ -36,7 +36,7 @@ async def test_poll_delivers_every_confirmed_order_once(connection, odoo, stockm
 
     received = stockmaster.receiver.deliveries
     assert len(received) == 8 and stockmaster.receiver.redeliveries() == 0
-    connection_id = default_store().find_connection("acme").id
+    connection_id = default_store().states.find_connection("acme").id
     expected = expected_orders(ODOO_DATABASE)
     by_order = {item.body["order"]["id"]: item for item in received}
     assert sorted(by_order) == sorted(expected)  # drafts 5, 11 and cancelled 6, 12 left out
@@ -101,16 +101,16 @@ async def test_failed_sends_go_to_the_retry_queue_and_are_delivered_later(
     stockmaster.receiver.fail(503, count=3)
     await poll_connection(connection.name)
     store = default_store()
-    retrying = store.deliveries(statuses=["retrying"])
+    retrying = store.outbox.deliveries(statuses=["retrying"])
     assert len(retrying) == 3 and all(r.last_status == 503 for r in retrying)
     assert len(stockmaster.receiver.unique()) == 5
-    log = store.sync_logs(limit=1)[0]
+    log = store.logs.recent(limit=1)[0]
     assert (log.status, log.queued, log.delivered, log.failed) == ("ok", 8, 5, 3)
 
 
 async def test_sync_log_row_holds_the_flow_run_id(connection) -> None:
     state = await poll_connection(connection.name, return_state=True)
-    log = default_store().sync_logs(limit=1)[0]
+    log = default_store().logs.recent(limit=1)[0]
     assert log.flow_run_id == str(state.state_details.flow_run_id)
     # 8 confirmed orders and the 2 cancelled ones (never delivered, so nothing to tell)
     assert (log.status, log.orders_seen, log.queued, log.delivered) == ("ok", 10, 8, 8)
@@ -159,7 +159,7 @@ async def test_a_bug_fails_the_run_with_its_traceback_in_the_log_and_an_event(
     assert state.is_failed()
     assert state.message.startswith("internal error: TypeError: an injected bug")
     run_id = state.state_details.flow_run_id
-    log = default_store().sync_logs(limit=1)[0]
+    log = default_store().logs.recent(limit=1)[0]
     assert (log.status, log.flow_run_id) == ("failed", str(run_id))
     assert stockmaster.receiver.deliveries == []
 

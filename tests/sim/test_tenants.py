@@ -23,7 +23,7 @@ async def test_a_tagged_url_polls_the_shop_and_is_logged_under_its_tag(
     }
     reports = {}
     for tag, config in configs.items():
-        store.ensure_connection(config.name, since=BEFORE_SEED)
+        store.states.ensure_connection(config.name, since=BEFORE_SEED)
         poller = ConnectionPoller(
             config,
             store=store,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from poller.state.db import create_db_engine, upgrade
+from poller.state.engine import create_db_engine, upgrade
 from poller.state.store import Store
 from tests.support.clock import FakeClock
 

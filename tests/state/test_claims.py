@@ -27,7 +27,7 @@ def names(claimed) -> list[str]:
 
 
 def add(store: Store, *connection_names: str) -> dict[str, int]:
-    return {name: store.ensure_connection(name).id for name in connection_names}
+    return {name: store.states.ensure_connection(name).id for name in connection_names}
 
 
 def test_never_polled_first_then_most_overdue_up_to_the_limit(
@@ -49,7 +49,7 @@ def test_a_claim_is_a_lease_until_it_expires_or_is_renewed(store: Store, clock: 
     ids = add(store, "a", "b")
     first, second = claims(store, "w1"), claims(store, "w2")
     assert names(first.claim_due(10)) == ["a", "b"]
-    state = store.find_connection("a")
+    state = store.states.find_connection("a")
     assert (state.lease_owner, state.lease_expires_at) == ("w1", clock.now + timedelta(seconds=60))
     clock.advance(50)
     assert first.renew([ids["a"]]) == {ids["a"]}  # b is left to expire
@@ -82,7 +82,7 @@ def test_a_released_poll_is_due_one_interval_after_it_started(
     ids = add(store, "a")
     worker = claims(store, "w1")
     worker.claim_due(1)
-    store.release_lease(ids["a"], "w1", clock.now + timedelta(seconds=60))
+    store.states.release_lease(ids["a"], "w1", clock.now + timedelta(seconds=60))
     clock.advance(59.9)
     assert worker.claim_due(1) == []
     clock.advance(0.1)
@@ -91,18 +91,18 @@ def test_a_released_poll_is_due_one_interval_after_it_started(
 
 def test_switched_off_connections_are_not_due(store: Store) -> None:
     ids = add(store, "on", "off")
-    store.set_schedule(ids["off"], interval_seconds=60, enabled=False)
+    store.states.set_schedule(ids["off"], interval_seconds=60, enabled=False)
     assert names(claims(store, "w1").claim_due(10)) == ["on"]
-    store.set_schedule(ids["off"], interval_seconds=60, enabled=True)
+    store.states.set_schedule(ids["off"], interval_seconds=60, enabled=True)
     assert names(claims(store, "w1").claim_due(10)) == ["off"]
 
 
 def test_an_open_breaker_is_due_only_when_its_probe_is(store: Store, clock: FakeClock) -> None:
     ids = add(store, "tripped", "healthy")
     opened = Breaker(CircuitState.OPEN, failures=5, successes=0, opened_at=clock.now)
-    assert store.save_breaker(ids["tripped"], opened, expected_version=-1)
+    assert store.states.save_breaker(ids["tripped"], opened, expected_version=-1)
     assert names(claims(store, "w1").claim_due(10)) == ["healthy"]
-    store.release_lease(ids["healthy"], "w1", clock.now + timedelta(hours=1))
+    store.states.release_lease(ids["healthy"], "w1", clock.now + timedelta(hours=1))
     clock.advance(BREAKER_OPEN - 1)
     assert claims(store, "w2").claim_due(10) == []
     clock.advance(1)
@@ -111,16 +111,16 @@ def test_an_open_breaker_is_due_only_when_its_probe_is(store: Store, clock: Fake
 
 def test_definitions_reach_the_rows_once_per_block_change(store: Store) -> None:
     ids = add(store, "a", "b")
-    store.sync_definitions([("a", 300, True, "s1"), ("new", 30, True, "s1")], gone=["b"])
-    rows = {row.name: row for row in store.connections()}
+    store.states.sync_definitions([("a", 300, True, "s1"), ("new", 30, True, "s1")], gone=["b"])
+    rows = {row.name: row for row in store.states.connections()}
     assert (rows["a"].poll_interval_seconds, rows["a"].block_updated) == (300, "s1")
     assert (rows["new"].poll_interval_seconds, rows["new"].enabled) == (30, True)
     assert rows["b"].enabled is False
     claimed = claims(store, "w1").claim_due(10)
     assert names(claimed) == ["a", "new"]
-    store.release_lease(ids["a"], "w1", store.clock() + timedelta(seconds=300))
-    store.sync_definitions([("a", 300, True, "s1")], gone=[])  # same stamp: left alone
-    assert store.find_connection("a").next_poll_at is not None
+    store.states.release_lease(ids["a"], "w1", store.clock() + timedelta(seconds=300))
+    store.states.sync_definitions([("a", 300, True, "s1")], gone=[])  # same stamp: left alone
+    assert store.states.find_connection("a").next_poll_at is not None
 
 
 def test_workers_claiming_at_once_take_disjoint_sets(engine: Engine) -> None:
@@ -148,5 +148,5 @@ def test_workers_claiming_at_once_take_disjoint_sets(engine: Engine) -> None:
     everything = [name for got in taken.values() for name in got]
     assert len(taken) == workers
     assert sorted(everything) == [f"t{i:03d}" for i in range(120)]  # each once, none lost
-    owners = {row.name: row.lease_owner for row in store.connections()}
+    owners = {row.name: row.lease_owner for row in store.states.connections()}
     assert all(owners[name] == owner for owner, got in taken.items() for name in got)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from poller.errors import StateError
-from poller.state import db
+from poller.state import engine as engines
 from poller.state.store import Store
 from tests.conftest import PG_ADMIN_URL
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.postgres
 
 
 def _backend_pid(store: Store) -> int:
-    with store.transaction() as connection:
+    with store.db.transaction() as connection:
         return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
@@ -28,8 +28,8 @@ def _terminate(pid: int) -> None:
 def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
     pg_schema_url, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # every pooled connection is idle
-    engine = db.create_db_engine(pg_schema_url[0])
+    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 0.0)  # every pooled connection is idle
+    engine = engines.create_db_engine(pg_schema_url[0])
     try:
         store = Store(engine)
         dropped = _backend_pid(store)
@@ -42,8 +42,8 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
 def test_a_busy_connection_the_server_dropped_fails_one_transaction_only(
     pg_schema_url, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)  # never pinged
-    engine = db.create_db_engine(pg_schema_url[0])
+    monkeypatch.setattr(engines, "PING_AFTER_IDLE_SECONDS", 3600.0)  # never pinged
+    engine = engines.create_db_engine(pg_schema_url[0])
     try:
         store = Store(engine)
         dropped = _backend_pid(store)

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from poller.state.db import alembic_config, create_db_engine, migration_lock, upgrade
+from poller.state.engine import alembic_config, create_db_engine, migration_lock, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"connection_state", "delivery", "sync_log", "breaker", "alembic_version"}

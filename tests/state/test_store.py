@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from poller.breaker import Breaker, CircuitState
 from poller.cursor import ScanPosition
 from poller.errors import ConnectionNotFound, SchemaError, StateError
-from poller.state.db import create_db_engine, upgrade
+from poller.state.engine import create_db_engine, upgrade
 from poller.state.models import DeliveryStatus, SyncLog
-from poller.state.store import DeliveryResult, NewDelivery, Store
+from poller.state.outbox import DeliveryResult, NewDelivery
+from poller.state.store import Store
 from poller.versions import OrderHistory
 from tests.state.conftest import sqlite_url
 from tests.support.clock import FakeClock
@@ -52,13 +53,13 @@ def position(after_id: int, max_write_date: str, lower: str = "2026-11-28 07:50:
 
 
 def connection_id(store: Store, name: str = "acme") -> int:
-    row = store.ensure_connection(name)
+    row = store.states.ensure_connection(name)
     assert row.id is not None
     return row.id
 
 
 def delivery_by_order(store: Store, cid: int) -> dict[tuple[int, str], object]:
-    return {(d.order_id, d.write_date): d for d in store.deliveries(cid)}
+    return {(d.order_id, d.write_date): d for d in store.outbox.deliveries(cid)}
 
 
 # -- schema --------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def test_a_database_from_the_first_release_upgrades_in_place(db_url: str) -> Non
     """Rows written under schema 0001 survive the upgrade and gain the new columns."""
     from alembic import command
 
-    from poller.state.db import alembic_config
+    from poller.state.engine import alembic_config
 
     engine = create_db_engine(db_url)
     command.upgrade(alembic_config(engine), "0001")
@@ -97,8 +98,8 @@ def test_a_database_from_the_first_release_upgrades_in_place(db_url: str) -> Non
         )
     upgrade(engine)
     store = Store(engine)
-    assert store.find_connection("old").cursor == "2026-01-01 00:00:00"
-    breaker, version = store.load_breaker(1)
+    assert store.states.find_connection("old").cursor == "2026-01-01 00:00:00"
+    breaker, version = store.states.load_breaker(1)
     assert (breaker.state, breaker.probe_started_at, version) == (CircuitState.OPEN, None, 3)
     columns = {c["name"] for c in inspect(engine).get_columns("delivery")}
     assert {"discarded_by", "discarded_at"} <= columns
@@ -108,7 +109,7 @@ def test_a_database_from_the_first_release_upgrades_in_place(db_url: str) -> Non
 def test_store_works_after_repeated_upgrades(engine: Engine, store: Store) -> None:
     cid = connection_id(store)
     upgrade(engine)
-    assert store.find_connection("acme").id == cid
+    assert store.states.find_connection("acme").id == cid
 
 
 @pytest.mark.postgres
@@ -161,7 +162,7 @@ def test_ensure_connection_creates_once_with_cursor_at_since(
     store: Store, clock: FakeClock
 ) -> None:
     since = datetime(2026, 11, 1, 12, 30, 45, 987_654, tzinfo=UTC)
-    row = store.ensure_connection("acme", since=since)
+    row = store.states.ensure_connection("acme", since=since)
     assert row.id is not None
     assert row.name == "acme"
     assert row.cursor == "2026-11-01 12:30:45"
@@ -170,47 +171,49 @@ def test_ensure_connection_creates_once_with_cursor_at_since(
     assert row.lease_owner is None
 
     clock.advance(3600)
-    again = store.ensure_connection("acme", since=datetime(2020, 1, 1, tzinfo=UTC))
+    again = store.states.ensure_connection("acme", since=datetime(2020, 1, 1, tzinfo=UTC))
     assert again.id == row.id
     assert again.cursor == "2026-11-01 12:30:45"
     assert again.created_at == row.created_at
-    assert [c.id for c in store.connections()] == [row.id]
+    assert [c.id for c in store.states.connections()] == [row.id]
 
 
 def test_ensure_connection_defaults_the_cursor_to_now(store: Store, clock: FakeClock) -> None:
-    row = store.ensure_connection("acme")
+    row = store.states.ensure_connection("acme")
     assert row.cursor == "2026-11-28 08:00:00"
 
 
 def test_ensure_connection_converts_since_to_utc(store: Store) -> None:
     tel_aviv = timezone(timedelta(hours=2))
-    row = store.ensure_connection("acme", since=datetime(2026, 11, 1, 10, 0, tzinfo=tel_aviv))
+    row = store.states.ensure_connection(
+        "acme", since=datetime(2026, 11, 1, 10, 0, tzinfo=tel_aviv)
+    )
     assert row.cursor == "2026-11-01 08:00:00"
 
 
 def test_datetimes_come_back_aware_utc(store: Store, clock: FakeClock) -> None:
-    store.ensure_connection("acme")
-    row = store.find_connection("acme")
+    store.states.ensure_connection("acme")
+    row = store.states.find_connection("acme")
     assert row.created_at == clock.now
     assert row.created_at.utcoffset() == timedelta(0)
 
 
 def test_find_connection_by_name_and_by_id(store: Store) -> None:
-    acme = store.ensure_connection("acme")
-    beta = store.ensure_connection("beta")
+    acme = store.states.ensure_connection("acme")
+    beta = store.states.ensure_connection("beta")
     assert acme.id != beta.id
-    assert store.find_connection("acme").id == acme.id
-    assert store.find_connection("beta").id == beta.id
-    assert store.find_connection(beta.id).name == "beta"  # type: ignore[arg-type]
-    assert store.find_connection(str(acme.id)).name == "acme"
-    assert [c.name for c in store.connections()] == ["acme", "beta"]
+    assert store.states.find_connection("acme").id == acme.id
+    assert store.states.find_connection("beta").id == beta.id
+    assert store.states.find_connection(beta.id).name == "beta"  # type: ignore[arg-type]
+    assert store.states.find_connection(str(acme.id)).name == "acme"
+    assert [c.name for c in store.states.connections()] == ["acme", "beta"]
 
 
 @pytest.mark.parametrize("ref", ["nobody", 4242, "4242"])
 def test_find_unknown_connection(store: Store, ref: str | int) -> None:
-    store.ensure_connection("acme")
+    store.states.ensure_connection("acme")
     with pytest.raises(ConnectionNotFound) as info:
-        store.find_connection(ref)
+        store.states.find_connection(ref)
     message = str(info.value)
     assert "\n" not in message
     assert str(ref) in message
@@ -219,14 +222,14 @@ def test_find_unknown_connection(store: Store, ref: str | int) -> None:
 
 def test_odoo_session_and_endpoint_gone_are_saved(store: Store, clock: FakeClock) -> None:
     cid = connection_id(store)
-    store.save_odoo_session(cid, '{"uid": 2}')
-    store.mark_endpoint_gone(cid, True)
-    row = store.find_connection(cid)
+    store.states.save_odoo_session(cid, '{"uid": 2}')
+    store.states.mark_endpoint_gone(cid, True)
+    row = store.states.find_connection(cid)
     assert row.session_json == '{"uid": 2}'
     assert row.endpoint_gone_at == clock.now
-    store.save_odoo_session(cid, None)
-    store.mark_endpoint_gone(cid, False)
-    row = store.find_connection(cid)
+    store.states.save_odoo_session(cid, None)
+    store.states.mark_endpoint_gone(cid, False)
+    row = store.states.find_connection(cid)
     assert row.session_json is None
     assert row.endpoint_gone_at is None
 
@@ -236,18 +239,18 @@ def test_odoo_session_and_endpoint_gone_are_saved(store: Store, clock: FakeClock
 
 def test_known_versions_is_the_idempotency_key(store: Store) -> None:
     acme, beta = connection_id(store, "acme"), connection_id(store, "beta")
-    store.enqueue_page(acme, [version(1, WD1), version(2, WD2)], position(2, WD2))
-    store.enqueue_page(beta, [version(3, WD1, tag="b")], position(3, WD1))
+    store.outbox.enqueue_page(acme, [version(1, WD1), version(2, WD2)], position(2, WD2))
+    store.outbox.enqueue_page(beta, [version(3, WD1, tag="b")], position(3, WD1))
 
     asked = [(1, WD1), (1, WD3), (2, WD2), (3, WD1), (4, WD1)]
-    known = store.known_versions(acme, asked)
+    known = store.outbox.known_versions(acme, asked)
     assert known & set(asked) == {(1, WD1), (2, WD2)}
     # A new write_date of a queued order is a new version: not known.
     assert (1, WD3) not in known
     # Another connection's order is not this connection's.
     assert (3, WD1) not in known
-    assert (3, WD1) in store.known_versions(beta, asked)
-    assert store.known_versions(acme, []) == set()
+    assert (3, WD1) in store.outbox.known_versions(beta, asked)
+    assert store.outbox.known_versions(acme, []) == set()
 
 
 def test_enqueue_page_inserts_and_checkpoints(store: Store, clock: FakeClock) -> None:
@@ -258,7 +261,7 @@ def test_enqueue_page_inserts_and_checkpoints(store: Store, clock: FakeClock) ->
         version(3, WD3, status=DeliveryStatus.QUARANTINED, content_hash=None),
         version(4, WD2),
     ]
-    ids = store.enqueue_page(cid, page, position(4, WD3))
+    ids = store.outbox.enqueue_page(cid, page, position(4, WD3))
 
     rows = delivery_by_order(store, cid)
     assert set(rows) == {(1, WD1), (2, WD2), (3, WD3), (4, WD2)}
@@ -272,7 +275,7 @@ def test_enqueue_page_inserts_and_checkpoints(store: Store, clock: FakeClock) ->
     assert rows[(1, WD1)].attempts == 0
     assert rows[(1, WD1)].created_at == clock.now
 
-    state = store.find_connection(cid)
+    state = store.states.find_connection(cid)
     assert state.scan_lower_bound == "2026-11-28 07:50:00"
     assert state.scan_after_id == 4
     assert state.scan_max_write_date == WD3
@@ -280,20 +283,20 @@ def test_enqueue_page_inserts_and_checkpoints(store: Store, clock: FakeClock) ->
 
 def test_enqueue_an_empty_page_still_checkpoints(store: Store) -> None:
     cid = connection_id(store)
-    assert store.enqueue_page(cid, [], position(17, WD1)) == []
-    state = store.find_connection(cid)
+    assert store.outbox.enqueue_page(cid, [], position(17, WD1)) == []
+    state = store.states.find_connection(cid)
     assert (state.scan_after_id, state.scan_max_write_date) == (17, WD1)
 
 
 def _queue_first_page(store: Store) -> int:
     cid = connection_id(store)
-    store.enqueue_page(cid, [version(1, WD1), version(2, WD2)], position(2, WD2))
+    store.outbox.enqueue_page(cid, [version(1, WD1), version(2, WD2)], position(2, WD2))
     return cid
 
 
 def _assert_only_first_page(store: Store, cid: int) -> None:
     assert set(delivery_by_order(store, cid)) == {(1, WD1), (2, WD2)}
-    state = store.find_connection(cid)
+    state = store.states.find_connection(cid)
     assert state.scan_lower_bound == "2026-11-28 07:50:00"
     assert state.scan_after_id == 2
     assert state.scan_max_write_date == WD2
@@ -309,17 +312,17 @@ DUPLICATE_PAGES = {
 def test_duplicate_version_changes_neither_rows_nor_checkpoint(store: Store, case: str) -> None:
     cid = _queue_first_page(store)
     with pytest.raises((StateError, IntegrityError)):
-        store.enqueue_page(cid, DUPLICATE_PAGES[case], position(9, WD3))
+        store.outbox.enqueue_page(cid, DUPLICATE_PAGES[case], position(9, WD3))
     _assert_only_first_page(store, cid)
     # And the store is usable afterwards.
-    assert store.enqueue_page(cid, [version(5, WD3)], position(9, WD3))
+    assert store.outbox.enqueue_page(cid, [version(5, WD3)], position(9, WD3))
 
 
 @pytest.mark.parametrize("case", sorted(DUPLICATE_PAGES))
 def test_duplicate_version_raises_state_error(store: Store, case: str) -> None:
     cid = _queue_first_page(store)
     with pytest.raises(StateError) as info:
-        store.enqueue_page(cid, DUPLICATE_PAGES[case], position(9, WD3))
+        store.outbox.enqueue_page(cid, DUPLICATE_PAGES[case], position(9, WD3))
     assert "already queued" in str(info.value)
     assert "\n" not in str(info.value)
     _assert_only_first_page(store, cid)
@@ -327,25 +330,25 @@ def test_duplicate_version_raises_state_error(store: Store, case: str) -> None:
 
 def test_finish_scan_sets_the_cursor_and_clears_the_checkpoint(store: Store) -> None:
     cid = _queue_first_page(store)
-    store.finish_scan(cid, WD2)
-    state = store.find_connection(cid)
+    store.states.finish_scan(cid, WD2)
+    state = store.states.find_connection(cid)
     assert state.cursor == WD2
     assert state.scan_lower_bound is None
     assert state.scan_after_id == 0
     assert state.scan_max_write_date is None
     # The queued rows stay.
-    assert len(store.deliveries(cid)) == 2
+    assert len(store.outbox.deliveries(cid)) == 2
 
 
 def test_order_histories_give_the_newest_content_and_whether_delivered(store: Store) -> None:
     acme, beta = connection_id(store, "acme"), connection_id(store, "beta")
     # Newest write_date queued first: the answer follows write_date, not insertion order.
-    store.enqueue_page(
+    store.outbox.enqueue_page(
         acme,
         [version(1, WD3, content_hash="one-new"), version(2, WD1, content_hash="two-old")],
         position(2, WD3),
     )
-    store.enqueue_page(
+    store.outbox.enqueue_page(
         acme,
         [
             version(1, WD1, content_hash="one-old"),
@@ -355,39 +358,43 @@ def test_order_histories_give_the_newest_content_and_whether_delivered(store: St
         ],
         position(2, WD3),
     )
-    store.enqueue_page(
+    store.outbox.enqueue_page(
         beta, [version(1, "2030-01-01 00:00:00", content_hash="b", tag="b")], position(1, WD3)
     )
 
-    assert store.order_histories(acme, [1, 2, 3]) == {
+    assert store.outbox.order_histories(acme, [1, 2, 3]) == {
         1: OrderHistory(False, "one-new"),
         2: OrderHistory(False, "two-old"),
     }
-    assert store.order_histories(beta, [1, 2]) == {1: OrderHistory(False, "b")}
-    assert store.order_histories(acme, []) == {}
-    one_new = next(d for d in store.deliveries(acme) if d.content_hash == "one-new")
-    store.record_results([DeliveryResult(one_new.id, DeliveryStatus.DELIVERED, 200, None, None)])
-    assert store.order_histories(acme, [1])[1] == OrderHistory(True, "one-new")
+    assert store.outbox.order_histories(beta, [1, 2]) == {1: OrderHistory(False, "b")}
+    assert store.outbox.order_histories(acme, []) == {}
+    one_new = next(d for d in store.outbox.deliveries(acme) if d.content_hash == "one-new")
+    store.outbox.record_results(
+        [DeliveryResult(one_new.id, DeliveryStatus.DELIVERED, 200, None, None)]
+    )
+    assert store.outbox.order_histories(acme, [1])[1] == OrderHistory(True, "one-new")
 
 
 def test_a_newer_version_supersedes_older_unsent_ones(store: Store) -> None:
     acme = connection_id(store, "acme")
-    store.enqueue_page(acme, [version(1, WD1, content_hash="v1")], position(1, WD1))
-    first = store.deliveries(acme)[0]
-    store.record_results([DeliveryResult(first.id, DeliveryStatus.DEAD, 400, "HTTP 400", None)])
-    store.enqueue_page(acme, [version(1, WD2, content_hash="v2")], position(1, WD2))
-    by_date = {d.write_date: d for d in store.deliveries(acme)}
+    store.outbox.enqueue_page(acme, [version(1, WD1, content_hash="v1")], position(1, WD1))
+    first = store.outbox.deliveries(acme)[0]
+    store.outbox.record_results(
+        [DeliveryResult(first.id, DeliveryStatus.DEAD, 400, "HTTP 400", None)]
+    )
+    store.outbox.enqueue_page(acme, [version(1, WD2, content_hash="v2")], position(1, WD2))
+    by_date = {d.write_date: d for d in store.outbox.deliveries(acme)}
     assert by_date[WD1].status == DeliveryStatus.SUPERSEDED
     assert by_date[WD1].last_error == f"superseded by the version of {WD2}"
     assert by_date[WD2].status == DeliveryStatus.PENDING
-    store.enqueue_page(acme, [version(1, WD3, content_hash="v3")], position(1, WD3))
-    statuses = {d.write_date: d.status for d in store.deliveries(acme)}
+    store.outbox.enqueue_page(acme, [version(1, WD3, content_hash="v3")], position(1, WD3))
+    statuses = {d.write_date: d.status for d in store.outbox.deliveries(acme)}
     assert statuses == {
         WD1: DeliveryStatus.SUPERSEDED,
         WD2: DeliveryStatus.SUPERSEDED,
         WD3: DeliveryStatus.PENDING,
     }
-    assert [d.write_date for d in store.due_retries(acme, store.clock(), 10)] == [WD3]
+    assert [d.write_date for d in store.outbox.due_retries(acme, store.clock(), 10)] == [WD3]
 
 
 # -- sending and retries -------------------------------------------------------------------
@@ -397,19 +404,19 @@ def test_record_results_updates_status_attempts_and_delivered_at(
     store: Store, clock: FakeClock
 ) -> None:
     cid = connection_id(store)
-    ids = store.enqueue_page(
+    ids = store.outbox.enqueue_page(
         cid, [version(1, WD1), version(2, WD1), version(3, WD1)], position(3, WD1)
     )
     first_try = clock.advance(10)
     retry_at = first_try + timedelta(seconds=30)
-    store.record_results(
+    store.outbox.record_results(
         [
             DeliveryResult(ids[0], DeliveryStatus.DELIVERED, 204, None, None),
             DeliveryResult(ids[1], DeliveryStatus.RETRYING, 503, "HTTP 503", retry_at),
             DeliveryResult(ids[2], DeliveryStatus.DEAD, 422, "HTTP 422: bad sku", None),
         ]
     )
-    rows = {d.id: d for d in store.deliveries(cid)}
+    rows = {d.id: d for d in store.outbox.deliveries(cid)}
     delivered, retrying, dead = rows[ids[0]], rows[ids[1]], rows[ids[2]]
     assert (delivered.status, delivered.attempts, delivered.last_status) == ("delivered", 1, 204)
     assert delivered.delivered_at == first_try
@@ -422,8 +429,8 @@ def test_record_results_updates_status_attempts_and_delivered_at(
     assert dead.delivered_at is None
 
     second_try = clock.advance(40)
-    store.record_results([DeliveryResult(ids[1], DeliveryStatus.DELIVERED, 200, None, None)])
-    retried = next(d for d in store.deliveries(cid) if d.id == ids[1])
+    store.outbox.record_results([DeliveryResult(ids[1], DeliveryStatus.DELIVERED, 200, None, None)])
+    retried = next(d for d in store.outbox.deliveries(cid) if d.id == ids[1])
     assert retried.attempts == 2
     assert retried.status == "delivered"
     assert retried.delivered_at == second_try
@@ -431,23 +438,25 @@ def test_record_results_updates_status_attempts_and_delivered_at(
     assert retried.last_error is None
     assert retried.created_at == clock.now - timedelta(seconds=50)
 
-    store.record_results([])  # nothing to do is fine
+    store.outbox.record_results([])  # nothing to do is fine
 
 
 def test_open_deliveries_returns_only_open_rows(store: Store) -> None:
     cid = connection_id(store)
-    ids = store.enqueue_page(cid, [version(1, WD1), version(2, WD1)], position(2, WD1))
-    store.record_results([DeliveryResult(ids[0], DeliveryStatus.DELIVERED, 200, None, None)])
-    assert [d.id for d in store.open_deliveries(ids)] == [ids[1]]
-    assert store.open_deliveries([]) == []
+    ids = store.outbox.enqueue_page(cid, [version(1, WD1), version(2, WD1)], position(2, WD1))
+    store.outbox.record_results([DeliveryResult(ids[0], DeliveryStatus.DELIVERED, 200, None, None)])
+    assert [d.id for d in store.outbox.open_deliveries(ids)] == [ids[1]]
+    assert store.outbox.open_deliveries([]) == []
 
 
 def test_due_retries(store: Store, clock: FakeClock) -> None:
     acme, beta = connection_id(store, "acme"), connection_id(store, "beta")
     page = [version(i, WD1) for i in range(1, 8)]
-    ids = dict(zip(range(1, 8), store.enqueue_page(acme, page, position(7, WD1)), strict=True))
-    store.enqueue_page(beta, [version(1, WD1, tag="b")], position(1, WD1))
-    store.enqueue_page(
+    ids = dict(
+        zip(range(1, 8), store.outbox.enqueue_page(acme, page, position(7, WD1)), strict=True)
+    )
+    store.outbox.enqueue_page(beta, [version(1, WD1, tag="b")], position(1, WD1))
+    store.outbox.enqueue_page(
         acme,
         [
             version(8, WD1, status=DeliveryStatus.QUARANTINED, content_hash=None),
@@ -456,7 +465,7 @@ def test_due_retries(store: Store, clock: FakeClock) -> None:
         position(9, WD1),
     )
     now = clock.advance(600)
-    store.record_results(
+    store.outbox.record_results(
         [
             # order 1 stays pending (a crashed run left it)
             DeliveryResult(ids[2], DeliveryStatus.RETRYING, 503, "x", now - timedelta(seconds=1)),
@@ -468,27 +477,29 @@ def test_due_retries(store: Store, clock: FakeClock) -> None:
             DeliveryResult(ids[7], DeliveryStatus.RETRYING, 500, "x", now - timedelta(days=1)),
         ]
     )
-    due = store.due_retries(acme, now, limit=100)
+    due = store.outbox.due_retries(acme, now, limit=100)
     assert [d.order_id for d in due] == [1, 2, 3, 7]
     assert all(d.connection_id == acme for d in due)
-    assert [d.order_id for d in store.due_retries(acme, now, limit=2)] == [1, 2]
+    assert [d.order_id for d in store.outbox.due_retries(acme, now, limit=2)] == [1, 2]
     # Later, order 4 is due too.
     later = now + timedelta(seconds=1)
-    assert [d.order_id for d in store.due_retries(acme, later, limit=100)] == [1, 2, 3, 4, 7]
+    assert [d.order_id for d in store.outbox.due_retries(acme, later, limit=100)] == [1, 2, 3, 4, 7]
     # Retries are per connection.
-    assert [d.order_id for d in store.due_retries(beta, later, limit=100)] == [1]
+    assert [d.order_id for d in store.outbox.due_retries(beta, later, limit=100)] == [1]
 
 
 def test_due_retries_compares_times_not_offsets(store: Store, clock: FakeClock) -> None:
     """A due time stored in UTC matches a `now` given in another offset."""
     cid = connection_id(store)
-    [row_id] = store.enqueue_page(cid, [version(1, WD1)], position(1, WD1))
+    [row_id] = store.outbox.enqueue_page(cid, [version(1, WD1)], position(1, WD1))
     due_at = clock.now + timedelta(minutes=5)
-    store.record_results([DeliveryResult(row_id, DeliveryStatus.RETRYING, 503, "x", due_at)])
-    store.enqueue_page(cid, [], position(1, WD1))
+    store.outbox.record_results([DeliveryResult(row_id, DeliveryStatus.RETRYING, 503, "x", due_at)])
+    store.outbox.enqueue_page(cid, [], position(1, WD1))
     plus2 = timezone(timedelta(hours=2))
-    assert store.due_retries(cid, (due_at - timedelta(seconds=1)).astimezone(plus2), 10) == []
-    assert [d.id for d in store.due_retries(cid, due_at.astimezone(plus2), 10)] == [row_id]
+    assert (
+        store.outbox.due_retries(cid, (due_at - timedelta(seconds=1)).astimezone(plus2), 10) == []
+    )
+    assert [d.id for d in store.outbox.due_retries(cid, due_at.astimezone(plus2), 10)] == [row_id]
 
 
 # -- lease ---------------------------------------------------------------------------------
@@ -496,57 +507,57 @@ def test_due_retries_compares_times_not_offsets(store: Store, clock: FakeClock) 
 
 def test_lease_blocks_another_owner_until_released(store: Store, clock: FakeClock) -> None:
     cid = connection_id(store)
-    assert store.acquire_lease(cid, "A", ttl_seconds=60)
-    row = store.find_connection(cid)
+    assert store.states.acquire_lease(cid, "A", ttl_seconds=60)
+    row = store.states.find_connection(cid)
     assert row.lease_owner == "A"
     assert row.lease_expires_at == clock.now + timedelta(seconds=60)
 
-    assert not store.acquire_lease(cid, "B", ttl_seconds=60)
-    assert store.find_connection(cid).lease_owner == "A"
+    assert not store.states.acquire_lease(cid, "B", ttl_seconds=60)
+    assert store.states.find_connection(cid).lease_owner == "A"
     # The same owner can take it again.
-    assert store.acquire_lease(cid, "A", ttl_seconds=60)
+    assert store.states.acquire_lease(cid, "A", ttl_seconds=60)
     # Only the owner releases it.
-    store.release_lease(cid, "B")
-    assert store.find_connection(cid).lease_owner == "A"
+    store.states.release_lease(cid, "B")
+    assert store.states.find_connection(cid).lease_owner == "A"
     clock.advance(5)
-    store.release_lease(cid, "A")
-    row = store.find_connection(cid)
+    store.states.release_lease(cid, "A")
+    row = store.states.find_connection(cid)
     assert row.lease_owner is None
     assert row.lease_expires_at is None
     assert row.last_poll_at == clock.now
 
-    assert store.acquire_lease(cid, "B", ttl_seconds=60)
-    assert not store.acquire_lease(cid, "A", ttl_seconds=60)
+    assert store.states.acquire_lease(cid, "B", ttl_seconds=60)
+    assert not store.states.acquire_lease(cid, "A", ttl_seconds=60)
 
 
 def test_lease_expires(store: Store, clock: FakeClock) -> None:
     cid = connection_id(store)
-    assert store.acquire_lease(cid, "A", ttl_seconds=60)
+    assert store.states.acquire_lease(cid, "A", ttl_seconds=60)
     clock.advance(60)
-    assert not store.acquire_lease(cid, "B", ttl_seconds=60)  # not yet: expiry is exclusive
+    assert not store.states.acquire_lease(cid, "B", ttl_seconds=60)  # not yet: expiry is exclusive
     clock.advance(1)
-    assert store.acquire_lease(cid, "B", ttl_seconds=60)
-    assert store.find_connection(cid).lease_owner == "B"
-    assert not store.acquire_lease(cid, "A", ttl_seconds=60)
+    assert store.states.acquire_lease(cid, "B", ttl_seconds=60)
+    assert store.states.find_connection(cid).lease_owner == "B"
+    assert not store.states.acquire_lease(cid, "A", ttl_seconds=60)
 
 
 def test_reacquiring_extends_the_lease(store: Store, clock: FakeClock) -> None:
     cid = connection_id(store)
-    assert store.acquire_lease(cid, "A", ttl_seconds=60)
+    assert store.states.acquire_lease(cid, "A", ttl_seconds=60)
     clock.advance(50)
-    assert store.acquire_lease(cid, "A", ttl_seconds=60)
+    assert store.states.acquire_lease(cid, "A", ttl_seconds=60)
     clock.advance(20)  # 70 s after the first take, 20 s after the renewal
-    assert not store.acquire_lease(cid, "B", ttl_seconds=60)
+    assert not store.states.acquire_lease(cid, "B", ttl_seconds=60)
 
 
 def test_lease_of_an_unknown_connection_is_not_taken(store: Store) -> None:
-    assert not store.acquire_lease(4242, "A", ttl_seconds=60)
+    assert not store.states.acquire_lease(4242, "A", ttl_seconds=60)
 
 
 def test_leases_are_per_connection(store: Store) -> None:
     acme, beta = connection_id(store, "acme"), connection_id(store, "beta")
-    assert store.acquire_lease(acme, "A", ttl_seconds=60)
-    assert store.acquire_lease(beta, "B", ttl_seconds=60)
+    assert store.states.acquire_lease(acme, "A", ttl_seconds=60)
+    assert store.states.acquire_lease(beta, "B", ttl_seconds=60)
 
 
 # -- breaker -------------------------------------------------------------------------------
@@ -554,30 +565,30 @@ def test_leases_are_per_connection(store: Store) -> None:
 
 def test_breaker_compare_and_set(store: Store, clock: FakeClock) -> None:
     cid = connection_id(store)
-    assert store.load_breaker(cid) == (Breaker(), -1)
+    assert store.states.load_breaker(cid) == (Breaker(), -1)
 
     opened = Breaker(CircuitState.OPEN, failures=5, opened_at=clock.now)
-    assert store.save_breaker(cid, opened, -1)
-    assert store.load_breaker(cid) == (opened, 0)
+    assert store.states.save_breaker(cid, opened, -1)
+    assert store.states.load_breaker(cid) == (opened, 0)
     # A second creator lost the race.
-    assert not store.save_breaker(cid, Breaker(), -1)
-    assert store.load_breaker(cid) == (opened, 0)
+    assert not store.states.save_breaker(cid, Breaker(), -1)
+    assert store.states.load_breaker(cid) == (opened, 0)
 
     half = Breaker(CircuitState.HALF_OPEN, failures=5, successes=1, opened_at=clock.now)
-    assert store.save_breaker(cid, half, 0)
-    assert store.load_breaker(cid) == (half, 1)
+    assert store.states.save_breaker(cid, half, 0)
+    assert store.states.load_breaker(cid) == (half, 1)
     # Stale version: refused, nothing changes.
-    assert not store.save_breaker(cid, Breaker(), 0)
-    assert store.load_breaker(cid) == (half, 1)
-    assert store.save_breaker(cid, Breaker(), 1)
-    assert store.load_breaker(cid) == (Breaker(), 2)
+    assert not store.states.save_breaker(cid, Breaker(), 0)
+    assert store.states.load_breaker(cid) == (half, 1)
+    assert store.states.save_breaker(cid, Breaker(), 1)
+    assert store.states.load_breaker(cid) == (Breaker(), 2)
 
 
 def test_breakers_are_per_connection(store: Store, clock: FakeClock) -> None:
     acme, beta = connection_id(store, "acme"), connection_id(store, "beta")
     opened = Breaker(CircuitState.OPEN, failures=5, opened_at=clock.now)
-    assert store.save_breaker(acme, opened, -1)
-    assert store.load_breaker(beta) == (Breaker(), -1)
+    assert store.states.save_breaker(acme, opened, -1)
+    assert store.states.load_breaker(beta) == (Breaker(), -1)
 
 
 # -- sync log ------------------------------------------------------------------------------
@@ -600,18 +611,18 @@ def sync_log(cid: int, clock: FakeClock, status: str, queued: int) -> SyncLog:
 
 def test_sync_logs_newest_first(store: Store, clock: FakeClock) -> None:
     acme, beta = connection_id(store, "acme"), connection_id(store, "beta")
-    store.add_sync_log(sync_log(acme, clock, "ok", 1))
-    store.add_sync_log(sync_log(beta, clock, "ok", 9))
-    store.add_sync_log(sync_log(acme, clock, "failed", 2))
-    store.add_sync_log(sync_log(acme, clock, "skipped", 3))
+    store.logs.add(sync_log(acme, clock, "ok", 1))
+    store.logs.add(sync_log(beta, clock, "ok", 9))
+    store.logs.add(sync_log(acme, clock, "failed", 2))
+    store.logs.add(sync_log(acme, clock, "skipped", 3))
 
-    logs = store.sync_logs(acme)
+    logs = store.logs.recent(acme)
     assert [(log.status, log.queued) for log in logs] == [("skipped", 3), ("failed", 2), ("ok", 1)]
     assert logs[1].error == "boom"
     assert logs[0].started_at > logs[1].started_at > logs[2].started_at
-    assert [log.queued for log in store.sync_logs(acme, limit=2)] == [3, 2]
-    assert [log.queued for log in store.sync_logs()] == [3, 2, 9, 1]
-    assert [log.queued for log in store.sync_logs(beta)] == [9]
+    assert [log.queued for log in store.logs.recent(acme, limit=2)] == [3, 2]
+    assert [log.queued for log in store.logs.recent()] == [3, 2, 9, 1]
+    assert [log.queued for log in store.logs.recent(beta)] == [9]
 
 
 # -- failures become StateError ------------------------------------------------------------
@@ -629,9 +640,9 @@ def test_sqlite_locked_database_is_a_one_line_state_error(tmp_path: Path, clock:
         holder.execute("BEGIN EXCLUSIVE")
         holder.execute("UPDATE connection_state SET cursor = 'held' WHERE id = ?", (cid,))
         with pytest.raises(StateError) as info:
-            store.acquire_lease(cid, "A", ttl_seconds=60)
+            store.states.acquire_lease(cid, "A", ttl_seconds=60)
         with pytest.raises(StateError) as info_insert:
-            store.ensure_connection("beta")
+            store.states.ensure_connection("beta")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -643,8 +654,8 @@ def test_sqlite_locked_database_is_a_one_line_state_error(tmp_path: Path, clock:
         assert "POLLER_SQLITE_BUSY_TIMEOUT_MS" in message
         assert exc.transient
     # The lock is gone: the same writes work and the held change was rolled back.
-    assert store.acquire_lease(cid, "A", ttl_seconds=60)
-    assert store.find_connection(cid).cursor == "2026-11-28 08:00:00"
+    assert store.states.acquire_lease(cid, "A", ttl_seconds=60)
+    assert store.states.find_connection(cid).cursor == "2026-11-28 08:00:00"
     engine.dispose()
 
 
@@ -652,7 +663,7 @@ def test_unreachable_postgres_is_a_state_error() -> None:
     engine = create_db_engine("postgresql://postgres:hunter2@127.0.0.1:1/nowhere")
     try:
         with pytest.raises(StateError) as info:
-            Store(engine).find_connection("acme")
+            Store(engine).states.find_connection("acme")
         assert "\n" not in str(info.value)
         assert "POLLER_DATABASE_URL" in str(info.value)
         with pytest.raises(StateError) as upgrade_info:
@@ -668,10 +679,10 @@ def test_a_schema_this_version_does_not_know_is_not_transient(
     store: Store, engine: Engine, change: str
 ) -> None:
     """A missing table or column is no outage: retries cannot help, an upgrade can."""
-    connection_id = int(store.ensure_connection("acme").id or 0)
+    connection_id = int(store.states.ensure_connection("acme").id or 0)
     with engine.begin() as connection:
         connection.execute(text(change))
     with pytest.raises(SchemaError) as info:
-        store.load_breaker(connection_id)
+        store.states.load_breaker(connection_id)
     assert not info.value.transient
     assert "poller db upgrade" in str(info.value) and "\n" not in str(info.value)

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from poller.state.db import create_db_engine, upgrade
+from poller.state.engine import create_db_engine, upgrade
 
 #: give up waiting for GO after this long, so a broken test cannot leave processes behind
 GO_TIMEOUT_SECONDS = 60.0

@@ -25,7 +25,7 @@ async def main() -> int:
         if report.status == "skipped":  # a killed predecessor's lease has not expired yet
             await asyncio.sleep(0.5)
             continue
-        waiting = poller.store.deliveries(statuses=["pending", "retrying"])
+        waiting = poller.store.outbox.deliveries(statuses=["pending", "retrying"])
         if report.status == "ok" and report.queued == 0 and not waiting:
             return 0
 
