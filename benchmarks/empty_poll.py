@@ -99,8 +99,8 @@ async def run(bench: Workbench, tenant_count: int, flow_runs: int) -> dict[str, 
 
     from flows.poll_connection import poll_connection
     from poller.crypto import SecretBox
+    from poller.cycle import run_cycle
     from poller.fleet import DefinitionChanges, Fleet
-    from poller.poll import run_cycle
     from poller.runtime import default_store
     from poller.settings import get_settings
 

@@ -88,7 +88,7 @@ def poll_rows(database_url: str, since: float) -> list[tuple[int, float, str, st
 def lateness(rows: list[tuple[int, float, str, str]], interval: int) -> list[float]:
     """Each poll's start behind its slot: slots sit at the connection's phase (as
     `next_slot` lays them), so a poll's slot is the last one at or before its start."""
-    from poller.poll import spread_phase
+    from poller.slots import spread_phase
 
     late = []
     for cid, started, _status, _worker in rows:

@@ -27,19 +27,13 @@ from flows.publish import publish_report
 from poller.blocks import load_block_listings
 from poller.crypto import SecretBox
 from poller.cursor import ScanPosition
+from poller.cycle import run_cycle
 from poller.fleet import DefinitionChanges, Fleet, block_page_changes
 from poller.fleet_loop import FleetLoop, Say
 from poller.odoo.client import OdooSession
 from poller.odoo.reader import OdooBundle
-from poller.poll import (
-    Admission,
-    ConnectionPoller,
-    EnqueueReport,
-    PollReport,
-    ScanPage,
-    SendReport,
-    run_cycle,
-)
+from poller.poll import ConnectionPoller, ScanPage
+from poller.poll_report import Admission, PollReport, QueueReport, SendReport
 from poller.runtime import default_store
 from poller.settings import get_settings
 
@@ -73,10 +67,10 @@ class LazySteps:
     async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle:
         return await self._work().batch_fetch(session, page)
 
-    async def map(
+    async def queue_page(
         self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
-    ) -> EnqueueReport:
-        return await self._work().map(session, bundle, page, position)
+    ) -> QueueReport:
+        return await self._work().queue_page(session, bundle, page, position)
 
     async def send(self, delivery_ids: list[int]) -> SendReport:
         return await self._work().send(delivery_ids)

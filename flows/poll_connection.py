@@ -21,18 +21,13 @@ from prefect.utilities.annotations import quote
 from flows.publish import publish_report
 from poller.blocks import load_connection
 from poller.cursor import ScanPosition
+from poller.cycle import run_cycle
 from poller.errors import PollerError
 from poller.odoo.client import OdooSession
 from poller.odoo.errors import OdooRateLimited
 from poller.odoo.reader import OdooBundle
-from poller.poll import (
-    Admission,
-    ConnectionPoller,
-    EnqueueReport,
-    ScanPage,
-    SendReport,
-    run_cycle,
-)
+from poller.poll import ConnectionPoller, ScanPage
+from poller.poll_report import Admission, QueueReport, SendReport
 from poller.runtime import open_poller
 from poller.settings import get_settings
 
@@ -48,9 +43,9 @@ async def retry_transient(task: Task[Any, Any], task_run: TaskRun, state: State[
     return True
 
 
+#: what every step shares; how many retries and their first delay are the settings', applied
+#: by `TaskSteps` (POLLER_TASK_RETRIES, POLLER_TASK_RETRY_DELAY_SECONDS)
 RETRY_POLICY: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
     "retry_jitter_factor": 0.5,
     "retry_condition_fn": retry_transient,
     "cache_policy": NO_CACHE,
@@ -80,15 +75,15 @@ async def batch_fetch(poller: ConnectionPoller, session: OdooSession, page: Scan
     return await poller.batch_fetch(session, page)
 
 
-@task(name="map", **RETRY_POLICY)
-async def map_orders(
+@task(name="queue_page", **RETRY_POLICY)
+async def queue_page(
     poller: ConnectionPoller,
     session: OdooSession,
     bundle: OdooBundle,
     page: ScanPage,
     position: ScanPosition,
-) -> EnqueueReport:
-    return await poller.map(session, bundle, page, position)
+) -> QueueReport:
+    return await poller.queue_page(session, bundle, page, position)
 
 
 @task(name="send", **RETRY_POLICY)
@@ -120,7 +115,7 @@ class TaskSteps:
         self._authenticate = configured(authenticate)
         self._fetch_orders = configured(fetch_orders)
         self._batch_fetch = configured(batch_fetch)
-        self._map = configured(map_orders)
+        self._queue_page = configured(queue_page)
         self._send = configured(send)
         self._process_retries = configured(process_retries)
 
@@ -136,12 +131,12 @@ class TaskSteps:
     async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle:
         return await self._batch_fetch(self.poller, session, page)
 
-    async def map(
+    async def queue_page(
         self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
-    ) -> EnqueueReport:
+    ) -> QueueReport:
         # quote: Prefect would otherwise walk every record of the page twice per call,
         # looking for futures in the task's inputs (40% of a catch-up's CPU).
-        return await self._map(self.poller, session, quote(bundle), page, position)
+        return await self._queue_page(self.poller, session, quote(bundle), page, position)
 
     async def send(self, delivery_ids: list[int]) -> SendReport:
         return await self._send(self.poller, delivery_ids)

@@ -10,7 +10,7 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.events import emit_event
 
 from poller.errors import one_line
-from poller.poll import PollReport
+from poller.poll_report import PollReport
 
 MOST_NAMES_IN_AN_EVENT = 100
 

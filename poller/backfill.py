@@ -10,10 +10,12 @@ from typing import Any
 from poller.blocks import load_connection
 from poller.clock import to_odoo
 from poller.cursor import ScanPosition
+from poller.cycle import run_cycle
 from poller.errors import ConfigError
 from poller.odoo.client import OdooSession
 from poller.odoo.reader import count_scan
-from poller.poll import ConnectionPoller, PollReport, ScanPage, run_cycle
+from poller.poll import ConnectionPoller, ScanPage
+from poller.poll_report import PollReport
 from poller.runtime import default_store, open_poller
 
 # Given the number of orders to go, returns (a rich Progress, its task id).

@@ -73,3 +73,11 @@ def record_failure(breaker: Breaker, now: datetime, policy: BreakerPolicy) -> Br
     if failures >= policy.failure_threshold:
         return Breaker(CircuitState.OPEN, failures=failures, opened_at=now)
     return replace(breaker, failures=failures)
+
+
+def circuit_change(before: Breaker, after: Breaker) -> str | None:
+    if after.state is CircuitState.OPEN and before.state is not CircuitState.OPEN:
+        return "opened"
+    if after.state is CircuitState.CLOSED and before.state is not CircuitState.CLOSED:
+        return "closed"
+    return None

@@ -24,7 +24,9 @@ from poller.breaker import BreakerPolicy
 from poller.connections import ConnectionConfig
 from poller.crypto import SecretBox
 from poller.errors import PollerError, one_line
-from poller.poll import ConnectionPoller, PollReport, poll_owner
+from poller.lease import poll_owner
+from poller.poll import ConnectionPoller
+from poller.poll_report import PollReport
 from poller.settings import Settings
 from poller.state.claims import Claim, Claims
 from poller.state.models import ConnectionState

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import uuid
 from collections.abc import Callable
 from types import TracebackType
 
@@ -79,3 +80,9 @@ class BeatThread:
         while not self._stop.wait(self.every):
             with contextlib.suppress(PollerError):  # retried at the next beat
                 self.beat()
+
+
+def poll_owner(worker: str) -> str:
+    """A lease holder's name: the worker's, plus a nonce, so that two processes given the same
+    name by mistake never renew each other's leases."""
+    return f"{worker}#{uuid.uuid4().hex[:8]}"

@@ -1,30 +1,26 @@
-"""One poll of one connection, as steps that the Prefect flow runs as tasks.
+"""One poll of one connection: the rules of each step, which the Prefect flow runs as tasks.
 
-`ConnectionPoller` owns the rules of each step; `run_cycle` owns their order (DESIGN.md,
-"One poll"). The flow in `flows/` hands `run_cycle` task-wrapped steps; tests and benchmarks
-hand it the poller itself.
+`ConnectionPoller` owns the steps; `poller.cycle.run_cycle` owns their order. The sends are
+`poller.delivery.dispatch`'s, the reports `poller.poll_report`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import math
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 
 from poller.breaker import (
     Breaker,
     BreakerPolicy,
-    CircuitState,
     admit,
+    circuit_change,
     record_failure,
     record_success,
 )
@@ -33,22 +29,19 @@ from poller.connections import ConnectionConfig
 from poller.contract import ConnectionRef, WebhookPayload
 from poller.crypto import SecretBox
 from poller.cursor import ScanPosition, finished_cursor, start_scan
-from poller.delivery.backoff import next_attempt_at
-from poller.delivery.checkpoint import Checkpoint
-from poller.delivery.classify import Outcome, Verdict
-from poller.delivery.sender import post_event
-from poller.delivery.signing import signed_headers
-from poller.errors import InternalError, LeaseLost, PollerError, StateError
+from poller.delivery.dispatch import Dispatcher, Endpoint
+from poller.errors import LeaseLost, StateError
 from poller.http_clients import odoo_client, webhook_client
-from poller.lease import Heartbeat
+from poller.lease import Heartbeat, poll_owner
 from poller.odoo.client import OdooClient, OdooSession
-from poller.odoo.errors import OdooAuthError, OdooMissingError
 from poller.odoo.reader import OdooBundle, OrderStamp, fetch_bundle, scan_page
 from poller.orders import MappingContext, content_hash, map_page
+from poller.poll_report import Admission, PollReport, QueueReport, SendReport
 from poller.redact import Redactor, strip_userinfo
 from poller.settings import Settings
+from poller.slots import next_slot, spread_phase
 from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncLog
-from poller.state.outbox import DeliveryResult, NewDelivery
+from poller.state.outbox import NewDelivery
 from poller.state.store import Store
 from poller.versions import OrderHistory, decide
 
@@ -68,111 +61,6 @@ class ScanPage:
         if not self.stamps:
             return position
         return position.advanced(self.stamps[-1].id, [s.write_date for s in self.stamps])
-
-
-@dataclass
-class SendReport:
-    delivered: int = 0
-    failed: int = 0
-    dead: int = 0
-    gone: bool = False
-    delivered_orders: list[str] = field(default_factory=list)
-    dead_orders: list[str] = field(default_factory=list)  # "S00042: HTTP 400: ..."
-
-    def add(self, other: SendReport) -> None:
-        self.delivered += other.delivered
-        self.failed += other.failed
-        self.dead += other.dead
-        self.gone = self.gone or other.gone
-        self.delivered_orders += other.delivered_orders
-        self.dead_orders += other.dead_orders
-
-
-@dataclass
-class EnqueueReport:
-    delivery_ids: list[int] = field(default_factory=list)
-    queued: int = 0
-    unchanged: int = 0
-    quarantined: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Admission:
-    admitted: bool
-    reason: str | None = None
-
-
-@dataclass
-class PollReport:
-    connection: str
-    status: str = "ok"  # ok | failed | skipped
-    reason: str | None = None
-    orders_seen: int = 0
-    queued: int = 0
-    unchanged: int = 0
-    quarantined: list[str] = field(default_factory=list)
-    sent: SendReport = field(default_factory=SendReport)
-    retried: SendReport = field(default_factory=SendReport)
-    odoo_calls: int = 0
-    error: str | None = None
-    error_type: str | None = None
-    circuit: str | None = None  # "opened" or "closed" when this run moved the breaker
-    worker: str | None = None  # the process that ran the poll (POLLER_WORKER_NAME)
-    traceback: str | None = None  # of an internal error, for the run's log
-
-    def fail(self, exc: Exception, redact: Redactor) -> None:
-        """Fail the poll with `exc`; anything but a PollerError is a bug in the poller,
-        recorded as an internal error with its traceback."""
-        error = exc if isinstance(exc, PollerError) else InternalError.wrapping(exc)
-        self.status, self.error_type = "failed", type(error).__name__
-        self.error = redact(str(error))
-        if isinstance(error, InternalError):
-            self.traceback = redact(error.traceback)
-
-    def summary(self) -> str:
-        if self.status == "skipped":
-            return f"{self.connection}: skipped ({self.reason})"
-        if self.status == "failed":
-            return f"{self.connection}: failed ({self.error})"
-        return (
-            f"{self.connection}: {self.orders_seen} orders scanned, {self.queued} queued, "
-            f"{self.sent.delivered + self.retried.delivered} delivered, "
-            f"{self.sent.failed + self.retried.failed} to retry, "
-            f"{self.sent.dead + self.retried.dead} dead-lettered, "
-            f"{len(self.quarantined)} quarantined, {self.odoo_calls} Odoo calls"
-            + (
-                "; the webhook endpoint answered 410 Gone: deliveries are stopped until "
-                "its URL is changed (`poller edit`)"
-                if self.sent.gone or self.retried.gone
-                else ""
-            )
-        )
-
-    def table(self) -> list[dict[str, object]]:
-        """The run's counts as rows, for the Prefect artifact."""
-        return [
-            {"what": "orders scanned", "count": self.orders_seen},
-            {"what": "queued", "count": self.queued},
-            {"what": "unchanged (not sent)", "count": self.unchanged},
-            {"what": "delivered", "count": self.sent.delivered},
-            {"what": "retries delivered", "count": self.retried.delivered},
-            {"what": "failed, will retry", "count": self.sent.failed + self.retried.failed},
-            {"what": "dead-lettered", "count": self.sent.dead + self.retried.dead},
-            {"what": "quarantined", "count": len(self.quarantined)},
-            {"what": "Odoo calls", "count": self.odoo_calls},
-        ]
-
-
-class PollSteps(Protocol):
-    async def check_breaker(self) -> Admission: ...
-    async def authenticate(self) -> OdooSession: ...
-    async def fetch_orders(self, session: OdooSession, position: ScanPosition) -> ScanPage: ...
-    async def batch_fetch(self, session: OdooSession, page: ScanPage) -> OdooBundle: ...
-    async def map(
-        self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
-    ) -> EnqueueReport: ...
-    async def send(self, delivery_ids: list[int]) -> SendReport: ...
-    async def process_retries(self) -> SendReport: ...
 
 
 Step = TypeVar("Step", bound=Callable[..., Awaitable[Any]])
@@ -467,15 +355,15 @@ class ConnectionPoller:
         return MappingContext(connection=ref, fields=session.fields)
 
     @redacted_errors
-    async def map(
+    async def queue_page(
         self, session: OdooSession, bundle: OdooBundle, page: ScanPage, position: ScanPosition
-    ) -> EnqueueReport:
+    ) -> QueueReport:
         """Map the page and queue it with the scan checkpoint in one transaction."""
         mapped = map_page(bundle, self.mapping_context(session), page.fresh)
         histories = self.store.outbox.order_histories(
             self.connection_id, [p.order.id for p in mapped.payloads]
         )
-        report = EnqueueReport()
+        report = QueueReport()
         rows = [self._new_delivery(p, histories.get(p.order.id), report) for p in mapped.payloads]
         for q in mapped.quarantined:
             rows.append(
@@ -499,7 +387,7 @@ class ConnectionPoller:
         return report
 
     def _new_delivery(
-        self, payload: WebhookPayload, history: OrderHistory | None, report: EnqueueReport
+        self, payload: WebhookPayload, history: OrderHistory | None, report: QueueReport
     ) -> NewDelivery:
         digest = content_hash(payload)
         decision = decide(payload.order.state, digest, history)
@@ -532,76 +420,29 @@ class ConnectionPoller:
         return await self._deliver(due)
 
     async def _deliver(self, rows: list[Delivery]) -> SendReport:
-        report = SendReport()
         if not rows:
-            return report
+            return SendReport()
         if self.state.endpoint_gone_at is not None:
-            report.gone = True
-            return report
+            return SendReport(gone=True)
         secret = self.box.decrypt(self.config.webhook_secret_encrypted, what="the webhook secret")
         self.redact.add(secret)
-        gate = asyncio.Semaphore(self.settings.send_concurrency)
-
-        async def one(row: Delivery) -> DeliveryResult:
-            async with gate:
-                headers = signed_headers(
-                    event_id=row.event_id,
-                    body=row.payload or "",
-                    secret=secret,
-                    connection_id=self.connection_id,
-                    now=self.wall_clock(),
-                )
-                outcome = await post_event(
-                    self.hook_http(),
-                    str(self.config.webhook_url),
-                    row.payload or "",
-                    headers,
-                    redact=self.redact,
-                )
-                result = self._result(row, outcome, self.store.clock())
-                await checkpoint.record(result)
-                return result
-
-        checkpoint = Checkpoint(self.store.outbox.record_results)
-        results = await asyncio.gather(*(one(row) for row in rows))
-        for row, result in zip(rows, results, strict=True):
-            if result.status == DeliveryStatus.DELIVERED:
-                report.delivered += 1
-                report.delivered_orders.append(row.order_name)
-            elif result.status == DeliveryStatus.DEAD:
-                report.dead += 1
-                report.dead_orders.append(f"{row.order_name}: {result.error}")
-            else:
-                report.failed += 1
-        if any(r.error and r.error.startswith("HTTP 410") for r in results):
-            report.gone = True
+        endpoint = Endpoint(
+            self.hook_http(), str(self.config.webhook_url), secret, self.connection_id
+        )
+        report = await Dispatcher(
+            endpoint,
+            concurrency=self.settings.send_concurrency,
+            retry_horizon=timedelta(hours=self.settings.retry_horizon_hours),
+            record=self.store.outbox.record_results,
+            clock=self.store.clock,
+            wall_clock=self.wall_clock,
+            redact=self.redact,
+            rng=self.rng,
+        ).deliver(rows)
+        if report.gone:
             self.store.states.mark_endpoint_gone(self.connection_id, True)
             self.state.endpoint_gone_at = self.store.clock()
         return report
-
-    def _result(self, row: Delivery, outcome: Outcome, now: datetime) -> DeliveryResult:
-        if row.id is None:  # rows come from the database, which numbers them
-            raise StateError(f"connection '{self.config.name}': a delivery row without an id")
-        if outcome.verdict is Verdict.DELIVERED:
-            return DeliveryResult(row.id, DeliveryStatus.DELIVERED, outcome.status, None, None)
-        if outcome.verdict is Verdict.DEAD:
-            return DeliveryResult(row.id, DeliveryStatus.DEAD, outcome.status, outcome.error, None)
-        if outcome.verdict is Verdict.GONE:
-            return DeliveryResult(
-                row.id, DeliveryStatus.RETRYING, outcome.status, outcome.error, now
-            )
-        when = next_attempt_at(
-            attempts=row.attempts + 1,
-            first_queued_at=row.created_at,
-            now=now,
-            horizon=timedelta(hours=self.settings.retry_horizon_hours),
-            rng=self.rng,
-            retry_after=outcome.retry_after,
-        )
-        if when is None:
-            error = f"retry horizon passed; last error: {outcome.error}"
-            return DeliveryResult(row.id, DeliveryStatus.DEAD, outcome.status, error, None)
-        return DeliveryResult(row.id, DeliveryStatus.RETRYING, outcome.status, outcome.error, when)
 
     # -- record --------------------------------------------------------------------------
 
@@ -628,128 +469,5 @@ class ConnectionPoller:
         )
 
 
-def next_slot(
-    slot: datetime | None, interval: timedelta, started: datetime, phase: float = 0.0
-) -> datetime:
-    """When a connection is next due after a poll that began at `started` and served `slot`.
-
-    A fixed rate: neither a poll's length nor a late start pushes the schedule back, and slots
-    missed while nobody polled are skipped rather than run back to back. A connection with no
-    slot yet (never polled, or its interval just changed) joins the grid of its `phase`, a
-    fraction of the interval: spread phases keep thousands of tenants from all falling due in
-    the same second, so fleet workers share them tick by tick instead of one taking all."""
-    if slot is None or started < slot:
-        period = interval.total_seconds()
-        offset = (phase % 1.0) * period
-        slots = math.floor((started.timestamp() - offset) / period) + 1
-        return datetime.fromtimestamp(slots * period + offset, tz=started.tzinfo or UTC)
-    return slot + ((started - slot) // interval + 1) * interval
-
-
-def spread_phase(connection_id: int) -> float:
-    """A connection's phase in its interval: consecutive ids land far apart (the golden-ratio
-    sequence), so any number of connections is spread evenly."""
-    return (connection_id * 0.6180339887498949) % 1.0
-
-
-def poll_owner(worker: str) -> str:
-    """A lease holder's name: the worker's, plus a nonce, so that two processes given the same
-    name by mistake never renew each other's leases."""
-    return f"{worker}#{uuid.uuid4().hex[:8]}"
-
-
-def circuit_change(before: Breaker, after: Breaker) -> str | None:
-    if after.state is CircuitState.OPEN and before.state is not CircuitState.OPEN:
-        return "opened"
-    if after.state is CircuitState.CLOSED and before.state is not CircuitState.CLOSED:
-        return "closed"
-    return None
-
-
 def _odoo_write_date(payload: WebhookPayload) -> str:
     return payload.order.write_date.replace("T", " ").rstrip("Z")
-
-
-async def run_cycle(
-    poller: ConnectionPoller,
-    steps: PollSteps,
-    *,
-    flow_run_id: str | None = None,
-    owner: str | None = None,
-    lease_patience: float = 0.0,
-) -> PollReport:
-    """Breaker, lease, then scan pages until a short page, sending each queued page at once.
-
-    A run that finds the lease taken is skipped (a scheduled poll: the next slot comes), or
-    waits up to `lease_patience` seconds for it (a manual one).
-
-    Whatever fails, the run ends with a report (and a sync-log row when the database lets
-    it): failures of the poller's own database included.
-    """
-    report = PollReport(connection=poller.config.name, worker=poller.settings.worker_name)
-    started = poller.store.clock()
-    poller.begin_poll(owner)
-    try:
-        admission = await steps.check_breaker()
-        if not admission.admitted:
-            report.status, report.reason = "skipped", admission.reason
-        elif not await poller.claim_waiting(lease_patience):
-            report.status, report.reason = "skipped", "another run holds this connection's lease"
-        elif poller.renews_own_lease:
-            async with poller.lease_heartbeat():
-                await _leased_cycle(poller, steps, report)
-        else:
-            await _leased_cycle(poller, steps, report)
-    except Exception as exc:  # a bug included: recorded, never swallowed
-        report.fail(exc, poller.redact)
-        if not isinstance(exc, PollerError):
-            _best_effort(report, poller.settle_breaker, False, report)
-    _best_effort(report, poller.record, report, started, flow_run_id)
-    return report
-
-
-async def _leased_cycle(poller: ConnectionPoller, steps: PollSteps, report: PollReport) -> None:
-    try:
-        await _scan_and_send(poller, steps, report)
-        poller.renew_lease()
-        report.retried = await steps.process_retries()
-        poller.settle_breaker(True, report)
-    except Exception as exc:  # a bug included: a failed poll that counts for the breaker
-        report.fail(exc, poller.redact)
-        if isinstance(exc, OdooAuthError | OdooMissingError):
-            _best_effort(report, poller.forget_odoo_session)
-        _best_effort(report, poller.settle_breaker, False, report)
-    finally:
-        report.odoo_calls = poller.odoo_calls
-        _best_effort(report, poller.release)
-
-
-def _best_effort(report: PollReport, action: Callable[..., object], *args: object) -> None:
-    """Bookkeeping after the work: a failure here (the database's, or a bug) fails the
-    run; it never masks the first error."""
-    try:
-        action(*args)
-    except Exception as exc:
-        if report.status != "failed":
-            report.fail(exc, Redactor())
-
-
-async def _scan_and_send(poller: ConnectionPoller, steps: PollSteps, report: PollReport) -> None:
-    session = await steps.authenticate()
-    position = poller.scan_start()
-    while True:
-        poller.renew_lease()
-        page = await steps.fetch_orders(session, position)
-        report.orders_seen += len(page.stamps)
-        if page.fresh:
-            bundle = await steps.batch_fetch(session, page)
-            queued = await steps.map(session, bundle, page, position)
-            report.queued += queued.queued
-            report.unchanged += queued.unchanged
-            report.quarantined.extend(queued.quarantined)
-            if queued.delivery_ids:
-                report.sent.add(await steps.send(queued.delivery_ids))
-        position = page.position_after(position)
-        if page.is_last:
-            poller.finish_scan(position)
-            return

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 
 from poller.crypto import SecretBox
+from poller.cycle import run_cycle
 from poller.fleet import Fleet
-from poller.poll import ConnectionPoller, PollReport, run_cycle
+from poller.poll import ConnectionPoller
+from poller.poll_report import PollReport
 from poller.runtime import default_store
 from tests.conftest import BEFORE_SEED, make_config, running_odoo
 from tests.support.blocks import define, listing

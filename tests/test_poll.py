@@ -10,7 +10,8 @@ from collections import defaultdict
 import pytest
 
 from poller.clock import utcnow
-from poller.poll import PollReport, run_cycle
+from poller.cycle import run_cycle
+from poller.poll_report import PollReport
 from poller.runtime import default_store, open_poller, store_for
 from poller.settings import get_settings
 from poller.state.store import Store
@@ -166,7 +167,7 @@ async def test_410_gone_stops_deliveries_and_says_so(poller_settings, odoo, stoc
 def test_next_slot_keeps_a_fixed_grid() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from poller.poll import next_slot
+    from poller.slots import next_slot
 
     slot = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
     minute = timedelta(seconds=60)
@@ -183,7 +184,7 @@ def test_next_slot_keeps_a_fixed_grid() -> None:
 def test_spread_phases_leave_no_crowded_second() -> None:
     from collections import Counter
 
-    from poller.poll import spread_phase
+    from poller.slots import spread_phase
 
     seconds = Counter(int(spread_phase(cid) * 60) for cid in range(1, 3001))
     assert len(seconds) == 60 and max(seconds.values()) <= 53  # 50 a second when even

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from poller.poll import run_cycle
+from poller.cycle import run_cycle
 from poller.runtime import default_store, open_poller
 from tests.conftest import BEFORE_SEED, make_config
 from tests.support.clock import FakeClock

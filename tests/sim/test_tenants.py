@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 
 from poller.crypto import SecretBox
-from poller.poll import ConnectionPoller, run_cycle
+from poller.cycle import run_cycle
+from poller.poll import ConnectionPoller
 from poller.runtime import default_store
 from tests.conftest import BEFORE_SEED, make_config
 

@@ -9,7 +9,7 @@ import os
 import sys
 
 from poller.connections import ConnectionConfig
-from poller.poll import run_cycle
+from poller.cycle import run_cycle
 from poller.runtime import open_poller
 
 
