@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from prefect._internal.versioning import VersionType  # not re-exported in 3.9
-from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.deployments.runner import RunnerDeployment
+from prefect.types.entrypoint import EntrypointType
 
 from flows.poll_connection import poll_connection
 from poller.connections import ConnectionConfig

@@ -14,7 +14,7 @@ import random
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -24,6 +24,9 @@ from odoo_sim.receiver import Receiver
 from odoo_sim.server import BackgroundServer
 from poller.clock import utcnow
 from poller.crypto import ENV_VAR, SecretBox, generate_key
+
+if TYPE_CHECKING:
+    from odoo_sim.odoo import OdooSim
 
 DEMO = "demo"
 DEMO_DATABASE = "acme"
@@ -47,7 +50,7 @@ def _prepare_database(data_dir: Path) -> None:
     os.environ["POLLER_DATABASE_URL"] = f"sqlite:///{demo_dir / 'poller.db'}"
 
 
-def _start_fakes(secret: str) -> tuple[object, BackgroundServer, Receiver, BackgroundServer]:
+def _start_fakes(secret: str) -> tuple[OdooSim, BackgroundServer, Receiver, BackgroundServer]:
     from odoo_sim.odoo import OdooSim
     from odoo_sim.seed import seed_shop
 
@@ -99,7 +102,7 @@ async def _demo(*, once: bool, interval: int, console: Console) -> int:
 
 
 async def _serve_and_poll(*, once: bool, interval: int, console: Console) -> int:
-    from prefect.deployments import run_deployment
+    from prefect.deployments import arun_deployment
     from prefect.runner import Runner
 
     from deployments.connections import deployment_name, to_deployment
@@ -116,9 +119,9 @@ async def _serve_and_poll(*, once: bool, interval: int, console: Console) -> int
         name=DEMO,
         odoo_url=sim_server.url,
         database=DEMO_DATABASE,
-        username=DEMO_LOGIN,  # type: ignore[arg-type]
+        username=DEMO_LOGIN,
         api_key_encrypted=box.encrypt("demo-api-key"),
-        webhook_url=f"{receiver_server.url}/webhooks",  # type: ignore[arg-type]
+        webhook_url=f"{receiver_server.url}/webhooks",
         webhook_secret_encrypted=box.encrypt(secret),
         poll_interval_seconds=interval,
     )
@@ -135,7 +138,7 @@ async def _serve_and_poll(*, once: bool, interval: int, console: Console) -> int
     console.print(f"Prefect UI: [bold]{ui}[/] (deployment {deployment_name(DEMO)})")
     try:
         if once:
-            run = await run_deployment(deployment_name(DEMO), timeout=180)
+            run = await arun_deployment(deployment_name(DEMO), timeout=180)
             console.print(f"Flow run '{run.name}' finished: {run.state.name if run.state else '?'}")
             console.print(_deliveries_table(receiver))
             return _check(receiver, console)
@@ -199,7 +202,7 @@ def _check(receiver: Receiver, console: Console) -> int:
 
 
 async def _keep_polling(
-    sim: object, receiver: Receiver, interval: int, console: Console, stop: asyncio.Event
+    sim: OdooSim, receiver: Receiver, interval: int, console: Console, stop: asyncio.Event
 ) -> None:
     """Confirm a new order now and then, and show each delivery as it arrives, until `stop`."""
     console.print(
@@ -213,7 +216,7 @@ async def _keep_polling(
             await asyncio.wait_for(stop.wait(), timeout=interval)
         tick += 1
         if tick % 2 == 0:
-            created = sim.create_order(  # type: ignore[attr-defined]
+            created = sim.create_order(
                 rng.choice([7, 9, 10]),
                 lines=[
                     {

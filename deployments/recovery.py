@@ -161,7 +161,9 @@ async def _last_beats(
     """The latest heartbeat of each run within the silence limit (older ones cannot save it)."""
     page: EventPage | None = await client.read_events(
         filter=EventFilter(
-            occurred=EventOccurredFilter(since=now - silence_limit(heartbeat_seconds), until=now),
+            occurred=EventOccurredFilter.model_validate(
+                {"since": now - silence_limit(heartbeat_seconds), "until": now}
+            ),
             event=EventNameFilter(name=[HEARTBEAT]),
             resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}" for run_id in run_ids]),
         ),
@@ -172,5 +174,5 @@ async def _last_beats(
         for event in page.events:
             run_id = UUID(event.resource.id.removeprefix("prefect.flow-run."))
             latest[run_id] = max(latest.get(run_id, event.occurred), event.occurred)
-        page = await client.read_events_page(page.next_page) if page.next_page else None
+        page = await client.read_events_page(str(page.next_page)) if page.next_page else None
     return latest

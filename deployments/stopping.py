@@ -1,6 +1,6 @@
 """Run an async main off the main thread, so that SIGTERM and Ctrl-C stop it gracefully.
 
-Why: while a flow runs in this process (fleet mode polls inside `poll-fleet` flow runs),
+Why: while a flow runs in this process (fleet mode polls inside a `fleet-worker` flow run),
 Prefect's engine swaps SIGTERM for a handler that raises `TerminationSignal` wherever the
 main thread happens to be, which crashes the flow run mid-poll and the process with a
 traceback. The engine installs that handler only on the main thread; on another thread it
@@ -53,4 +53,5 @@ def run_until_signalled(main: Main[T]) -> T:
             signal.signal(sig, handler)
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["result"]
+    result: T = outcome["result"]
+    return result

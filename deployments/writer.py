@@ -52,7 +52,7 @@ class DeploymentWriter:
             if self._shared is None:
                 template = await to_deployment(config, scheduled=False)
                 self._shared = {
-                    "flow_id": await client.create_flow_from_name(template.flow_name),
+                    "flow_id": await client.create_flow_from_name(poll_connection.name),
                     "version": template.version,
                     "version_info": VersionInfo(
                         type="prefect:simple", version=template.version or ""

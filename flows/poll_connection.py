@@ -1,4 +1,4 @@
-"""The `poll_connection` flow: Prefect glue around `poller.poll.run_cycle`.
+"""The `poll_connection` flow: Prefect glue around `poller.cycle.run_cycle`.
 
 Every step is a task with a retry policy for transient faults inside one run; business rules
 live in `poller/`. The flow's only parameter is the connection's name: no secret ever
@@ -8,13 +8,13 @@ becomes a parameter, a result or a log line.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import TaskRun
-from prefect.context import get_run_context
-from prefect.states import Completed, Failed, State
+from prefect.client.schemas.objects import FlowRun, State, TaskRun
+from prefect.context import FlowRunContext, get_run_context
+from prefect.states import Completed, Failed
 from prefect.tasks import Task, exponential_backoff
 from prefect.utilities.annotations import quote
 
@@ -30,6 +30,9 @@ from poller.poll import ConnectionPoller, ScanPage
 from poller.poll_report import Admission, QueueReport, SendReport
 from poller.runtime import open_poller
 from poller.settings import get_settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 async def retry_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -102,14 +105,13 @@ class TaskSteps:
     def __init__(self, poller: ConnectionPoller, label: str | None = None) -> None:
         self.poller = poller
         settings = poller.settings
-        policy = {
-            "retries": settings.task_retries,
-            "retry_delay_seconds": exponential_backoff(settings.task_retry_delay_seconds),
-        }
 
-        def configured(step: Any) -> Any:
-            named = {"task_run_name": f"{step.name}[{label}]"} if label else {}
-            return step.with_options(**policy, **named)
+        def configured(step: Task[P, R]) -> Task[P, R]:
+            return step.with_options(
+                retries=settings.task_retries,
+                retry_delay_seconds=exponential_backoff(settings.task_retry_delay_seconds),
+                task_run_name=f"{step.name}[{label}]" if label else None,
+            )
 
         self._check_breaker = configured(check_breaker)
         self._authenticate = configured(authenticate)
@@ -136,7 +138,9 @@ class TaskSteps:
     ) -> QueueReport:
         # quote: Prefect would otherwise walk every record of the page twice per call,
         # looking for futures in the task's inputs (40% of a catch-up's CPU).
-        return await self._queue_page(self.poller, session, quote(bundle), page, position)
+        # (a quoted argument is unwrapped by Prefect before the task sees it)
+        quoted = cast(OdooBundle, quote(bundle))
+        return await self._queue_page(self.poller, session, quoted, page, position)
 
     async def send(self, delivery_ids: list[int]) -> SendReport:
         return await self._send(self.poller, delivery_ids)
@@ -154,7 +158,7 @@ async def poll_connection(connection: str) -> State[Any]:
     except PollerError as exc:  # no block, no key, a wrong key, no database: nothing started
         logger.error("cannot poll: %s", exc)
         return Failed(message=str(exc))
-    flow_run = get_run_context().flow_run  # type: ignore[union-attr]
+    flow_run = _this_flow_run()
     # A scheduled run never queues behind a running poll; one an operator asked for does.
     patience = 0.0 if flow_run.auto_scheduled else poller.settings.manual_run_wait_seconds
     try:
@@ -173,3 +177,10 @@ async def poll_connection(connection: str) -> State[Any]:
         return Failed(message=report.error)
     logger.info(summary)
     return Completed(message=summary)
+
+
+def _this_flow_run() -> FlowRun:
+    context = get_run_context()
+    if not isinstance(context, FlowRunContext) or context.flow_run is None:
+        raise RuntimeError("poll_connection runs only as a flow run")
+    return context.flow_run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 
@@ -44,14 +45,14 @@ def build_config(
     generated = None if webhook_secret else generate_webhook_secret()
     config = ConnectionConfig(
         name=name,
-        odoo_url=odoo_url,  # type: ignore[arg-type]
+        odoo_url=odoo_url,
         database=database,
         username=username,
         api_key_encrypted=box.encrypt(api_key),
-        webhook_url=webhook_url,  # type: ignore[arg-type]
+        webhook_url=webhook_url,
         webhook_secret_encrypted=box.encrypt(webhook_secret or generated or ""),
         poll_interval_seconds=poll_interval_seconds,
-        transport=transport,  # type: ignore[arg-type]
+        transport=transport,
     )
     return NewConnection(config, generated)
 
@@ -121,7 +122,7 @@ async def _check_odoo(
         Check("login", True, f"'{config.username}' is user id {session.uid}"),
     ]
     cursor = _cursor(store, config.name)
-    domain: list = [["state", "in", list(CONFIRMED_STATES)]]
+    domain: list[list[Any]] = [["state", "in", list(CONFIRMED_STATES)]]
     lower = start_scan(cursor, settings.overlap_seconds).lower_bound if cursor else None
     if lower:
         domain.append(["write_date", ">=", lower])

@@ -70,7 +70,7 @@ async def run_backfill(
     poller = open_poller(await load_connection(state.name))
     steps = ProgressSteps(poller, make_progress)
     try:
-        return await run_cycle(poller, steps)  # type: ignore[arg-type]
+        return await run_cycle(poller, steps)
     finally:
         steps.close()
         await poller.aclose()

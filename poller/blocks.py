@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, ValidationError
@@ -43,11 +43,11 @@ class OdooConnection(Block):
     def to_config(self, name: str) -> ConnectionConfig:
         return ConnectionConfig(
             name=name,
-            odoo_url=self.odoo_url,  # type: ignore[arg-type]
+            odoo_url=self.odoo_url,
             database=self.database,
             username=self.username,
             api_key_encrypted=self.api_key_encrypted.get_secret_value(),
-            webhook_url=self.webhook_url,  # type: ignore[arg-type]
+            webhook_url=self.webhook_url,
             webhook_secret_encrypted=self.webhook_secret_encrypted.get_secret_value(),
             poll_interval_seconds=self.poll_interval_seconds,
             transport=self.transport,
@@ -73,7 +73,8 @@ async def load_connection(name: str) -> ConnectionConfig:
     """The connection's definition from its block; ConnectionNotFound when there is none,
     InvalidConnection when it does not validate (pydantic's error is a ValueError too)."""
     try:
-        block = await OdooConnection.aload(name)
+        # Block.aload is typed loosely (a subclass's load returns the subclass)
+        block = cast(OdooConnection, await OdooConnection.aload(name))
         return block.to_config(name)
     except ValidationError as exc:
         raise InvalidConnection(

@@ -1,4 +1,4 @@
-"""The order of one poll's steps (DESIGN.md, "One poll"): breaker, lease, then pages of the
+"""The order of one poll's steps (README, "How it works"): breaker, lease, then pages of the
 scan until a short one, each queued page sent at once, then due retries. The steps come from
 a `PollSteps`: the Prefect flow hands task-wrapped ones, tests and benchmarks the poller."""
 

@@ -7,7 +7,7 @@ worker's leases are renewed in one statement every third of a lease (from a thre
 `BeatThread`), and old empty sync-log rows are pruned hourly. Batches overlap freely: a slow
 tenant never delays the next tick, and a tenant still being polled is held, so it is not
 claimed again. How a batch is polled is the caller's (the `fleet-worker` flow polls inside
-its run): this module knows nothing of Prefect.
+its run): nothing here calls Prefect (the block listing it is handed does).
 """
 
 from __future__ import annotations

@@ -98,7 +98,8 @@ def _related(table: dict[int, dict[str, Any]], ref: Any, what: str) -> dict[str,
 
 
 def _code(table: dict[int, dict[str, Any]], ref: Any) -> str | None:
-    record = table.get(m2o_id(ref)) if ref else None
+    related = m2o_id(ref)
+    record = table.get(related) if related is not None else None
     return text_or_none(record.get("code")) if record else None
 
 
@@ -154,7 +155,9 @@ def map_line(bundle: OdooBundle, ctx: MappingContext, line: dict[str, Any]) -> L
         sku=text_or_none(product.get("default_code"))
         or f"ODOO-{ctx.connection.database}-{product_id}",
         barcode=text_or_none(product.get("barcode")),
-        name=text_or_none(product.get("name")) or m2o_name(line["product_id"]),
+        name=text_or_none(product.get("name"))
+        or m2o_name(line["product_id"])
+        or f"product {product_id}",
         description=text_or_none(line.get("name")),
         quantity=need(line, "product_uom_qty", "order line"),
         uom=text_or_none(uom.get("name")) if uom else None,
@@ -162,7 +165,7 @@ def map_line(bundle: OdooBundle, ctx: MappingContext, line: dict[str, Any]) -> L
         discount=line.get("discount") or 0.0,
         price_subtotal=need(line, "price_subtotal", "order line"),
         price_total=need(line, "price_total", "order line"),
-        product_type=product_type(product),  # type: ignore[arg-type]
+        product_type=product_type(product),
     )
 
 

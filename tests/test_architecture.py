@@ -45,3 +45,19 @@ def test_the_simulator_s_servers_are_an_extra_and_the_image_leaves_it_out() -> N
         line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY")
     ]
     assert copied and not any("odoo_sim" in line for line in copied)
+
+
+def top_packages(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(path)}
+
+
+def test_the_library_never_imports_the_prefect_glue_and_only_its_cli_the_deployments() -> None:
+    """`poller/` holds the rules, `flows/` and `deployments/` build on it; the CLI is the
+    one part of `poller/` that starts what `deployments/` serves."""
+    offenders = []
+    for path in sorted((ROOT / "poller").rglob("*.py")):
+        packages = top_packages(path)
+        cli = path.relative_to(ROOT).parts[:2] == ("poller", "cli")
+        if "flows" in packages or ("deployments" in packages and not cli):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -42,7 +42,7 @@ def one_line_errors(func: F) -> F:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature typer reads
 
 
 def print_rows(title: str, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:

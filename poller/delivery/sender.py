@@ -26,7 +26,8 @@ async def post_event(
             url, content=body.encode(), headers=headers, follow_redirects=False
         )
     except httpx.HTTPError as exc:
-        return classify_exception(redact.exception(exc))
+        redact.exception(exc)  # in place: its text came from outside
+        return classify_exception(exc)
     return classify_response(
         response.status_code,
         redact(response.text) if response.status_code >= 300 else "",

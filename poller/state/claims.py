@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, update
 
 from poller.breaker import CircuitState
-from poller.state.models import BreakerRow, ConnectionState
+from poller.state.models import BreakerRow, ConnectionState, table_of
 from poller.state.store import Store
 
-_STATE = ConnectionState.__table__  # type: ignore[attr-defined]
-_BREAKER = BreakerRow.__table__  # type: ignore[attr-defined]
+_STATE = table_of(ConnectionState)
+_BREAKER = table_of(BreakerRow)
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ class Claims:
             "until": now + self.lease,
         }
         with self.store.db.transaction() as c:
+            # a text-free Core statement built per limit; SQLAlchemy's overloads want a literal
             rows = c.execute(statement, params).all()  # type: ignore[call-overload]
         claimed = [Claim(row.id, ConnectionState(**row._mapping)) for row in rows]
         return sorted(claimed, key=lambda claim: claim.id)

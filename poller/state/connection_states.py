@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, update
+from sqlalchemy import select as core_select  # Core tables; sqlmodel.select is for models
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -14,12 +15,12 @@ from poller.breaker import Breaker, CircuitState
 from poller.clock import to_odoo
 from poller.errors import ConnectionNotFound
 from poller.state.database import Database
-from poller.state.models import BreakerRow, ConnectionState
+from poller.state.models import BreakerRow, ConnectionState, table_of
 
 # Built once: constructing SQLAlchemy expressions costs more CPU than running them on SQLite.
-_STATE = ConnectionState.__table__  # type: ignore[attr-defined]
-_BREAKER = BreakerRow.__table__  # type: ignore[attr-defined]
-_STATE_BY_ID = select(_STATE).where(_STATE.c.id == bindparam("cid"))
+_STATE = table_of(ConnectionState)
+_BREAKER = table_of(BreakerRow)
+_STATE_BY_ID = core_select(_STATE).where(_STATE.c.id == bindparam("cid"))
 _TAKE_LEASE = (
     update(_STATE)
     .where(_STATE.c.id == bindparam("cid"))
@@ -62,7 +63,7 @@ _SET_SCHEDULE = (
     )
 )
 _FORGET_STAMP = update(_STATE).where(_STATE.c.name == bindparam("cname")).values(block_updated=None)
-_BREAKER_BY_ID = select(_BREAKER).where(_BREAKER.c.connection_id == bindparam("cid"))
+_BREAKER_BY_ID = core_select(_BREAKER).where(_BREAKER.c.connection_id == bindparam("cid"))
 
 
 class ConnectionStates:
@@ -124,11 +125,11 @@ class ConnectionStates:
 
     def connections(self) -> list[ConnectionState]:
         with self.db.session() as s:
-            return list(s.exec(select(ConnectionState).order_by(ConnectionState.id)))
+            return list(s.exec(select(ConnectionState).order_by(col(ConnectionState.id))))
 
     def _update_connection(self, connection_id: int, **values: object) -> int:
         with self.db.session() as s:
-            result = s.exec(  # type: ignore[call-overload]
+            result = s.exec(
                 update(ConnectionState)
                 .where(col(ConnectionState.id) == connection_id)
                 .values(**values)
@@ -260,13 +261,15 @@ class ConnectionStates:
         }
         with self.db.session() as s:
             if expected_version < 0:
-                s.add(BreakerRow(connection_id=connection_id, version=0, **values))  # type: ignore[arg-type]
+                # the values' types are the columns'; mypy sees only `object` in the dict
+                row = BreakerRow(connection_id=connection_id, version=0, **values)  # type: ignore[arg-type]
+                s.add(row)
                 try:
                     s.commit()
                 except IntegrityError:
                     return False
                 return True
-            result = s.exec(  # type: ignore[call-overload]
+            result = s.exec(
                 update(BreakerRow)
                 .where(col(BreakerRow.connection_id) == connection_id)
                 .where(col(BreakerRow.version) == expected_version)

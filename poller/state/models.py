@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -127,3 +127,9 @@ class BreakerRow(SQLModel, table=True):
     probe_started_at: datetime | None = None
     version: int = 0
     updated_at: datetime
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, for statements built once at import."""
+    # SQLModel sets __table__ on every `table=True` class; its stubs do not declare it.
+    return model.__table__  # type: ignore[attr-defined,no-any-return]

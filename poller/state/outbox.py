@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, or_, update
+from sqlalchemy import select as core_select  # Core tables; sqlmodel.select is for models
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -21,6 +22,7 @@ from poller.state.models import (
     ConnectionState,
     Delivery,
     DeliveryStatus,
+    table_of,
 )
 from poller.versions import OrderHistory
 
@@ -52,14 +54,14 @@ class DeliveryResult:
 
 
 # Built once: constructing SQLAlchemy expressions costs more CPU than running them on SQLite.
-_STATE = ConnectionState.__table__  # type: ignore[attr-defined]
-_DELIVERY = Delivery.__table__  # type: ignore[attr-defined]
+_STATE = table_of(ConnectionState)
+_DELIVERY = table_of(Delivery)
 _KNOWN_VERSIONS = select(_DELIVERY.c.order_id, _DELIVERY.c.write_date).where(
     _DELIVERY.c.connection_id == bindparam("cid"),
     _DELIVERY.c.order_id.in_(bindparam("order_ids", expanding=True)),
 )
 _DUE = (
-    select(_DELIVERY)
+    core_select(_DELIVERY)
     .where(_DELIVERY.c.connection_id == bindparam("cid"))
     .where(
         (
@@ -278,7 +280,7 @@ class Outbox:
         if connection_id is not None:
             query = query.where(col(Delivery.connection_id) == connection_id)
         with self.db.session() as s:
-            result = s.exec(query)  # type: ignore[call-overload]
+            result = s.exec(query)
             s.commit()
             return int(result.rowcount or 0)
 

@@ -8,9 +8,9 @@ from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
 from poller.state.database import Database
-from poller.state.models import SyncLog
+from poller.state.models import SyncLog, table_of
 
-_SYNC_LOG = SyncLog.__table__  # type: ignore[attr-defined]
+_SYNC_LOG = table_of(SyncLog)
 
 
 class SyncLogBook:
@@ -36,7 +36,7 @@ class SyncLogBook:
             .where(col(SyncLog.retried) == 0)
         )
         with self.db.session() as s:
-            result = s.exec(query)  # type: ignore[call-overload]
+            result = s.exec(query)
             s.commit()
             return int(result.rowcount or 0)
 

@@ -43,7 +43,8 @@ async def test_one_flow_run_claims_and_polls_and_only_work_costs_task_runs(
         artifacts = await client.read_latest_artifacts()
     names = {run.name for run in task_runs}
     assert names and all(name.endswith("[busy]") for name in names)
-    assert {"batch_fetch[busy]", "queue_page[busy]", "send[busy]"} <= names  # the first scan was free
+    # the first scan was free
+    assert {"batch_fetch[busy]", "queue_page[busy]", "send[busy]"} <= names
     keys = {artifact.key for artifact in artifacts}
     assert {"poll-busy", "poll-fleet"} <= keys and "poll-idle" not in keys
     ids = {row.name: row.id for row in store.states.connections() if row.name in ("busy", "idle")}
