@@ -39,10 +39,6 @@ class LocalPrefectServer:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
-    @property
-    def ui_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self, timeout: float = 90.0) -> LocalPrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         database = self.database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}"
