@@ -9,12 +9,19 @@ The same shop loads into every version profile, through that version's field nam
 `product_uom_id`/`tax_ids`, no `mobile`, 18's product types), so that a poller reading it with
 the right names gets the same content. Besides the recording there is one storable product
 (id 6, on no seeded order). `seed_version_showcase` adds orders that exercise what differs.
+
+`seed_recorded_shop` loads the shop the 18.0 and 19.0 recordings were made on instead
+(`tests/fixtures/odoo18|19/`): the same seeder run three times (orders 1-18, lines 1-42), USD
+currency 1 and EUR 125, partners 7-10 on 18 and 6-9 on 19, no Inventory app (so no storable
+product), and on 19 products without a category. The recordings show times to the second; the
+microseconds here are made up (any non-zero ones behave alike). Amounts follow the 16 taxes
+everywhere: 19's fiscal position on the Acme orders is not played.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,43 +106,153 @@ TIMES: dict[int, tuple[str, str, str]] = {
 }
 # fmt: on
 
+#: The 18.0 and 19.0 recordings: three batches (orders 1-6, 7-12, 13-18) on 2026-12-01 07:.
+# fmt: off
+TIMES_18: dict[int, tuple[str, str, str]] = {
+    1: ("44:53.101200", "44:53.180400", "44:53.180400"),
+    2: ("44:53.231100", "44:53.302700", "44:53.302700"),
+    3: ("44:53.350800", "44:53.421300", "44:53.421300"),
+    4: ("44:53.470200", "44:53.546900", "44:53.546900"),
+    5: ("44:53.601500", "44:53.601500", "44:53.601500"),
+    6: ("44:53.652300", "44:53.720800", "44:53.811600"),
+    7: ("45:13.102400", "45:13.171300", "45:13.171300"),
+    8: ("45:13.230500", "45:13.305100", "45:13.305100"),
+    9: ("45:13.360700", "45:13.432800", "45:13.432800"),
+    10: ("45:13.490600", "45:13.563400", "45:13.563400"),
+    11: ("45:13.631900", "45:13.631900", "45:13.631900"),
+    12: ("45:13.702200", "45:13.781500", "45:14.020300"),
+    13: ("45:15.101700", "45:15.170900", "45:15.170900"),
+    14: ("45:15.245300", "45:15.310200", "45:15.310200"),
+    15: ("45:15.370400", "45:15.440100", "45:15.440100"),
+    16: ("45:15.500900", "45:15.575600", "45:15.575600"),
+    17: ("45:15.640300", "45:15.640300", "45:15.640300"),
+    18: ("45:15.700100", "45:15.770600", "45:15.905200"),
+}
+TIMES_19: dict[int, tuple[str, str, str]] = {
+    1: ("49:18.102300", "49:18.181700", "49:18.181700"),
+    2: ("49:18.240500", "49:18.311900", "49:18.311900"),
+    3: ("49:18.372600", "49:18.450300", "49:18.450300"),
+    4: ("49:18.512800", "49:18.590400", "49:18.590400"),
+    5: ("49:19.020500", "49:19.020500", "49:19.020500"),
+    6: ("49:19.080300", "49:19.150700", "49:19.230400"),
+    7: ("49:30.101100", "49:30.170200", "49:30.170200"),
+    8: ("49:30.230900", "49:30.302400", "49:30.302400"),
+    9: ("49:30.361500", "49:30.433700", "49:30.433700"),
+    10: ("49:30.492200", "49:30.566800", "49:30.566800"),
+    11: ("49:30.630700", "49:30.630700", "49:30.630700"),
+    12: ("49:30.700200", "49:30.780100", "49:31.050600"),
+    13: ("49:36.101900", "49:36.172500", "49:36.172500"),
+    14: ("49:36.240600", "49:36.315300", "49:36.315300"),
+    15: ("49:36.372100", "49:36.441800", "49:36.441800"),
+    16: ("49:36.503300", "49:36.577200", "49:36.577200"),
+    17: ("49:36.640800", "49:36.640800", "49:36.640800"),
+    18: ("49:36.700300", "49:36.770800", "49:37.040200"),
+}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a seeded shop puts its records (the defaults: the 16.0 recording's shop)."""
+
+    eur: int = EUR
+    usd: int = USD
+    alice: int = ALICE  # Acme, Bob and Minimal follow
+    day: str = DAY
+    times: Mapping[int, tuple[str, str, str]] = field(default_factory=lambda: TIMES)
+    batches: int = 2  # the six orders of FIRST_BATCH, repeated
+    storable: bool = True  # the Inventory app and the storable product 6
+    categorized: bool = True  # products in category 1 "All"
+
+    def partner(self, seeded: int) -> int:
+        """The id of a partner the 16 recording numbers `seeded` (ALICE...MINIMAL)."""
+        return self.alice + seeded - ALICE
+
+    def currency(self, seeded: int) -> int:
+        return self.eur if seeded == EUR else self.usd
+
+    def orders(self, batches: int) -> tuple[SeedOrder, ...]:
+        return tuple(
+            replace(
+                order,
+                order_id=order.order_id + 6 * batch,
+                first_line_id=order.first_line_id + 14 * batch,
+                partner_id=self.partner(order.partner_id),
+                currency_id=self.currency(order.currency_id),
+            )
+            for batch in range(batches)
+            for order in FIRST_BATCH
+        )
+
+
+#: The shops of the 18.0 and 19.0 recordings (`seed_recorded_shop`).
+RECORDED_LAYOUTS = {
+    18: Layout(eur=125, usd=1, day="2026-12-01 07:", times=TIMES_18, batches=3, storable=False),
+    19: Layout(
+        eur=125,
+        usd=1,
+        alice=6,
+        day="2026-12-01 07:",
+        times=TIMES_19,
+        batches=3,
+        storable=False,
+        categorized=False,
+    ),
+}
+
 Stamp = Callable[[str], datetime]
 
 
-def seed_shop(sim: OdooSim, anchor: datetime | None = None, *, second_batch: bool = True) -> None:
+def seed_shop(
+    sim: OdooSim,
+    anchor: datetime | None = None,
+    *,
+    second_batch: bool = True,
+    layout: Layout | None = None,
+) -> None:
     """Load the recorded shop into an empty simulator.
 
     With `anchor`, every time is shifted by one delta so that the latest seeded `write_date`
     equals `anchor` (naive UTC). `second_batch=False` stops after orders 1-6, the state of the
-    shop when `odoo16-responses.json` was recorded.
+    shop when `odoo16-responses.json` was recorded. `layout` places it elsewhere (ids, times).
     """
-    orders = FIRST_BATCH + (SECOND_BATCH if second_batch else ())
-    stamp = _stamper(orders, anchor)
-    _seed_geography(sim, stamp)
-    _seed_currencies_and_units(sim, stamp)
-    _seed_products(sim, stamp)
-    _seed_partners(sim, stamp)
+    layout = layout or Layout()
+    orders = layout.orders(layout.batches if second_batch else 1)
+    stamp = _stamper(layout, orders, anchor)
+    _seed_geography(sim, stamp, layout)
+    _seed_currencies_and_units(sim, stamp, layout)
+    _seed_products(sim, stamp, PRODUCTS if layout.storable else PRODUCTS[:5], layout)
+    _seed_partners(sim, stamp, layout)
     for order in orders:
-        _seed_order(sim, order, stamp)
+        _seed_order(sim, order, stamp, layout)
 
 
-def _stamper(orders: Sequence[SeedOrder], anchor: datetime | None) -> Stamp:
-    latest = max(_recorded(TIMES[order.order_id][2]) for order in orders)
+def seed_recorded_shop(sim: OdooSim, anchor: datetime | None = None) -> None:
+    """Load the shop the 18.0 or 19.0 recording was made on (by the simulator's version;
+    16 and 17 get the 16.0 one)."""
+    seed_shop(sim, anchor, layout=RECORDED_LAYOUTS.get(sim.profile.fieldset, Layout()))
+
+
+def _stamper(layout: Layout, orders: Sequence[SeedOrder], anchor: datetime | None) -> Stamp:
+    def recorded(clock: str) -> datetime:
+        return datetime.fromisoformat(layout.day + clock)
+
+    latest = max(recorded(layout.times[order.order_id][2]) for order in orders)
     delta = timedelta(0) if anchor is None else naive_utc(anchor) - latest
-    return lambda clock: _recorded(clock) + delta
-
-
-def _recorded(clock: str) -> datetime:
-    return datetime.fromisoformat(DAY + clock)
+    return lambda clock: recorded(clock) + delta
 
 
 def _create(sim: OdooSim, model: str, stamp: Stamp, rows: Sequence[dict[str, Any]]) -> None:
+    """Create the rows; values of fields the version does not have are left out (19 has no
+    `mobile`, `uom_po_id`, `uom.uom.category_id`; 18 no `priority`...)."""
     moment = stamp(MASTER_DATA_TIME)
+    known = sim.store.fields[model]
     for values in rows:
-        sim.create(model, {"create_date": moment, "write_date": moment, **values})
+        kept = {name: value for name, value in values.items() if name in known or name == "id"}
+        sim.create(model, {"create_date": moment, "write_date": moment, **kept})
 
 
-def _seed_geography(sim: OdooSim, stamp: Stamp) -> None:
+def _seed_geography(sim: OdooSim, stamp: Stamp, layout: Layout) -> None:
     _create(
         sim,
         "res.country",
@@ -145,7 +262,7 @@ def _seed_geography(sim: OdooSim, stamp: Stamp) -> None:
                 "id": 57,
                 "name": "Germany",
                 "code": "DE",
-                "currency_id": EUR,
+                "currency_id": layout.eur,
                 "phone_code": 49,
                 "vat_label": "USt-IdNr.",
                 "name_position": "before",
@@ -154,7 +271,7 @@ def _seed_geography(sim: OdooSim, stamp: Stamp) -> None:
                 "id": 233,
                 "name": "United States",
                 "code": "US",
-                "currency_id": USD,
+                "currency_id": layout.usd,
                 "phone_code": 1,
                 "state_required": True,
                 "zip_required": True,
@@ -172,7 +289,7 @@ def _seed_geography(sim: OdooSim, stamp: Stamp) -> None:
     )
 
 
-def _seed_currencies_and_units(sim: OdooSim, stamp: Stamp) -> None:
+def _seed_currencies_and_units(sim: OdooSim, stamp: Stamp, layout: Layout) -> None:
     common = {
         "active": True,
         "decimal_places": 2,
@@ -186,7 +303,7 @@ def _seed_currencies_and_units(sim: OdooSim, stamp: Stamp) -> None:
         [
             {
                 **common,
-                "id": EUR,
+                "id": layout.eur,
                 "name": "EUR",
                 "symbol": "€",
                 "full_name": "Euro",
@@ -195,7 +312,7 @@ def _seed_currencies_and_units(sim: OdooSim, stamp: Stamp) -> None:
             },
             {
                 **common,
-                "id": USD,
+                "id": layout.usd,
                 "name": "USD",
                 "symbol": "$",
                 "full_name": "United States dollar",
@@ -248,7 +365,13 @@ def product_type_values(sim: OdooSim, kind: str) -> dict[str, Any]:
     return values
 
 
-def _seed_products(sim: OdooSim, stamp: Stamp, products: Sequence[Product] = PRODUCTS) -> None:
+def _seed_products(
+    sim: OdooSim,
+    stamp: Stamp,
+    products: Sequence[Product] = PRODUCTS,
+    layout: Layout | None = None,
+) -> None:
+    layout = layout or Layout()
     if any(product[4] == "storable" for product in products):
         sim.enable_storable_products()
     templates, variants = [], []
@@ -262,7 +385,7 @@ def _seed_products(sim: OdooSim, stamp: Stamp, products: Sequence[Product] = PRO
                 "list_price": price,
                 "uom_id": 1,
                 "uom_po_id": 1,
-                "categ_id": 1,
+                "categ_id": 1 if layout.categorized else False,
                 "sale_ok": True,
                 "purchase_ok": True,
                 "active": True,
@@ -331,17 +454,18 @@ PARTNERS = (
 )
 
 
-def _seed_partners(sim: OdooSim, stamp: Stamp) -> None:
+def _seed_partners(sim: OdooSim, stamp: Stamp, layout: Layout) -> None:
     common = {"active": True, "type": "contact", "lang": "en_US", "customer_rank": 1}
-    known = sim.store.fields["res.partner"]  # 19 has no `mobile`
     rows = [{**common, **partner} for partner in PARTNERS]
-    _create(
-        sim, "res.partner", stamp, [{k: v for k, v in row.items() if k in known} for row in rows]
-    )
+    for row in rows:
+        row["id"] = layout.partner(row["id"])
+        if "parent_id" in row:
+            row["parent_id"] = layout.partner(row["parent_id"])
+    _create(sim, "res.partner", stamp, rows)
 
 
-def _seed_order(sim: OdooSim, order: SeedOrder, stamp: Stamp) -> None:
-    created, date_order, written = (stamp(clock) for clock in TIMES[order.order_id])
+def _seed_order(sim: OdooSim, order: SeedOrder, stamp: Stamp, layout: Layout) -> None:
+    created, date_order, written = (stamp(clock) for clock in layout.times[order.order_id])
     lines = [
         {**spec, "id": order.first_line_id + offset} for offset, spec in enumerate(order.lines)
     ]

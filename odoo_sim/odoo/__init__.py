@@ -1,9 +1,12 @@
 """An in-memory Odoo that speaks JSON-RPC (and JSON-2 on 19.0 / saas~18.4) over real HTTP,
-shaped after recorded Odoo 16.0 answers, with version profiles 16.0 to 19.0 and fault injection.
+shaped after recorded Odoo 16.0, 18.0 and 19.0 answers, with version profiles 16.0 to 19.0 and
+fault injection.
 
-The ground truth is `tests/fixtures/odoo16/` (see `/work/shared/odoo-wire/README.md`): value
-shapes, error envelopes and the `write_date` rule (stored with microseconds, returned truncated
-to whole seconds, compared in domains against the stored value) follow those recordings.
+The ground truth is `tests/fixtures/odoo16|18|19/` (the shared odoo-wire recordings): value
+shapes, error envelopes and statuses, `fields_get`, and the `write_date` rule (stored with
+microseconds, returned truncated to whole seconds, compared in domains against the stored value
+up to 18 and by whole second on 19) follow those recordings; tests/sim/test_recordings.py
+replays every recorded 18/19 call. 17.0 is derived from 16.0 (see `fieldsets`).
 
 One idea per module: `values` (field values), `table` (column storage), `models` (model specs),
 `domain`/`predicates`/`compiler` (domains), `ordering`, `search`, `store` (the ORM), `methods`

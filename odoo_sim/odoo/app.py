@@ -16,7 +16,7 @@ from odoo_sim.odoo import jsonrpc
 from odoo_sim.odoo.control import control_routes
 from odoo_sim.odoo.errors import OdooError
 from odoo_sim.odoo.faults import Call
-from odoo_sim.odoo.json2 import json2_endpoint, web_version_endpoint
+from odoo_sim.odoo.json2 import json2_endpoint, json2_get_endpoint, web_version_endpoint
 from odoo_sim.odoo.tenants import TenantPrefix
 from odoo_sim.odoo.wire import serve_call
 
@@ -31,7 +31,9 @@ def build_app(sim: OdooSim) -> Starlette:
     if sim.profile.json2:
         routes += [
             Route("/json/2/{model}/{method}", _bind(sim, json2_endpoint), methods=["POST"]),
+            Route("/json/2/{model}/{method}", _bind(sim, json2_get_endpoint), methods=["GET"]),
             Route("/web/version", _bind(sim, web_version_endpoint), methods=["GET"]),
+            Route("/json/version", _bind(sim, web_version_endpoint), methods=["GET"]),
         ]
     return Starlette(routes=[*routes, *control_routes(sim)], middleware=[Middleware(TenantPrefix)])
 

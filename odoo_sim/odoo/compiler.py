@@ -18,7 +18,7 @@ from odoo_sim.odoo.domain import (
     normalize_domain,
     normalize_leaf,
 )
-from odoo_sim.odoo.errors import not_supported, value_error
+from odoo_sim.odoo.errors import invalid_domain_field, not_supported, value_error
 from odoo_sim.odoo.predicates import (
     Getter,
     Pred,
@@ -33,10 +33,13 @@ from odoo_sim.odoo.predicates import (
     never,
 )
 from odoo_sim.odoo.table import Row
-from odoo_sim.odoo.values import X2MANY, is_null
+from odoo_sim.odoo.values import X2MANY, is_null, parse_datetime, whole_second
 
 if TYPE_CHECKING:
     from odoo_sim.odoo.store import Store
+
+
+_SECOND_OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">=", "=?", "in", "not in"})
 
 
 def _is_names(right: Any) -> bool:
@@ -64,7 +67,7 @@ class DomainCompiler:
     def compile(self, domain: Any) -> Node:
         tokens = [normalize_leaf(token) for token in distribute_not(normalize_domain(domain))]
         for token in tokens:
-            check_leaf(token)
+            check_leaf(token, self.store.profile.wording)
         stack: list[Node] = []
         for token in reversed(tokens):  # Odoo pops leaves from the end of its stack
             if token == "!":
@@ -88,7 +91,7 @@ class DomainCompiler:
         path = left.split(".", 1)
         info = self.store.field(self.model, path[0])
         if info is None:
-            raise value_error(f"Invalid field {self.model}.{path[0]} in leaf {leaf}", "domain")
+            raise invalid_domain_field(self.model, path[0], leaf, self.store.profile.wording)
         if len(path) > 1:
             return self.leaf(self.through(info, path, op, right))
         if op in ("child_of", "parent_of"):
@@ -111,6 +114,12 @@ class DomainCompiler:
     ) -> Pred:
         ftype = info["type"]
         get = self.store.getter(self.model, name)
+        if (
+            ftype == "datetime"
+            and op in _SECOND_OPERATORS
+            and self.store.profile.whole_second_datetimes
+        ):
+            get, right = _by_whole_second(get, op, right)
         if ftype in X2MANY:
             return self.x2many(info, get, op, right)
         if ftype == "many2one" and _is_names(right):
@@ -153,6 +162,22 @@ class DomainCompiler:
         if op in NEGATIVE_OPERATORS:
             return lambda row: ids.isdisjoint(get(row))
         return lambda row: not ids.isdisjoint(get(row))
+
+
+def _by_whole_second(get: Getter, op: str, right: Any) -> tuple[Getter, Any]:
+    """Odoo 19 compares datetimes by whole second: the stored value and the operand are both
+    truncated, so `> T` means `>= T + 1 s` and `= T` matches all of second T."""
+
+    def truncated(row: Row) -> Any:
+        return whole_second(get(row))
+
+    if isinstance(right, (list, tuple)):
+        return truncated, [_operand(item, op) for item in right]
+    return truncated, _operand(right, op)
+
+
+def _operand(value: Any, op: str) -> Any:
+    return value if is_null(value) else whole_second(parse_datetime(value, op))
 
 
 def id_range(ids: list[int], conj: Iterable[Leaf]) -> Sequence[Row]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from odoo_sim.odoo.errors import OdooError, value_error
+from odoo_sim.odoo.errors import OdooError, invalid_leaf
 
 Leaf = tuple[Any, str, Any]
 
@@ -109,6 +109,6 @@ def normalize_leaf(token: Any) -> Any:
     return (left, op, right)
 
 
-def check_leaf(token: Any) -> None:
+def check_leaf(token: Any, wording: int = 16) -> None:
     if not (isinstance(token, str) and token in _ARITY) and not is_leaf(token):
-        raise value_error(f"Invalid leaf {token}", "leaf")
+        raise invalid_leaf(token, wording)

@@ -3,7 +3,10 @@ simulator's own control-API refusals."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from odoo_sim.odoo.profiles import VersionProfile
 
 
 def _frame(where: str, code: str) -> str:
@@ -79,22 +82,29 @@ class OdooError(Exception):
         self.where = where
         self.arguments = [message] if arguments is None else arguments
 
-    def data(self) -> dict[str, Any]:
-        return {
+    def data(self, wording: int = 16) -> dict[str, Any]:
+        """The `error.data` of a JSON-RPC answer; 19 moved `debug` to the end."""
+        data = {
             "name": self.name,
-            "debug": self.debug(),
+            "debug": self.debug(wording),
             "message": self.message,
             "arguments": self.arguments,
             "context": {},
         }
+        if wording >= 19:
+            data["debug"] = data.pop("debug")
+        return data
 
-    def debug(self) -> str:
-        """A short traceback ending in the exception line, as Odoo's `debug` field does."""
+    def debug(self, wording: int = 16) -> str:
+        """A short traceback ending in the exception line, as Odoo's `debug` field does
+        (19 shows only the exception line for a refused login)."""
+        exception = f"{self.name.removeprefix('builtins.')}: {self.message}"
+        if wording >= 19 and self.name == "odoo.exceptions.AccessDenied":
+            return f"{self.name}: {self.message}\n"
         if self.where == "json2":
             frames = _JSON2
         else:
             frames = _HEAD + _FRAMES.get(self.where, _FRAMES["call"])
-        exception = f"{self.name.removeprefix('builtins.')}: {self.message}"
         return f"Traceback (most recent call last):\n{frames}{exception}\n"
 
 
@@ -127,13 +137,49 @@ def http_error(status: int, message: str) -> OdooError:
     return OdooError(f"werkzeug.exceptions.{name}", message, "json2", [message, status])
 
 
-def error_envelope(request_id: Any, error: OdooError, code: int) -> dict[str, Any]:
+def error_envelope(request_id: Any, error: OdooError, profile: VersionProfile) -> dict[str, Any]:
     """The JSON-RPC answer carrying an Odoo exception (always HTTP 200)."""
     return {
         "jsonrpc": "2.0",
         "id": request_id,
-        "error": {"code": code, "message": "Odoo Server Error", "data": error.data()},
+        "error": {
+            "code": profile.error_code,
+            "message": "Odoo Server Error",
+            "data": error.data(profile.wording),
+        },
     }
+
+
+# ---- messages that changed wording between versions (16 also stands for 17)
+
+
+def invalid_field(model: str, name: Any, wording: int) -> OdooError:
+    """An unknown field in `fields` of `read`/`search_read`."""
+    on = f"on model {model!r}" if wording < 19 else f"on {model!r}"
+    return value_error(f"Invalid field {name!r} {on}", "read")
+
+
+def invalid_domain_field(model: str, name: str, leaf: Any, wording: int) -> OdooError:
+    where = "in leaf" if wording < 19 else "in condition"
+    return value_error(f"Invalid field {model}.{name} {where} {leaf}", "domain")
+
+
+def invalid_leaf(token: Any, wording: int) -> OdooError:
+    """A malformed domain term; 19 names a bad operator as such."""
+    if wording >= 19 and isinstance(token, tuple) and len(token) == 3:
+        return value_error(f"Invalid operator in condition {token}", "leaf")
+    return value_error(f"Invalid leaf {token}", "leaf")
+
+
+def no_such_method(model: str, name: str, wording: int) -> str:
+    if wording < 18:
+        return f"The method '{name}' does not exist on the model '{model}'"
+    return f"The method '{model}.{name}' does not exist"
+
+
+def private_method(model: Any, name: Any, wording: int) -> str:
+    shown = name if wording < 18 else f"'{model}.{name}'"
+    return f"Private methods (such as {shown}) cannot be called remotely."
 
 
 class SimError(ValueError):

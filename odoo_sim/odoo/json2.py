@@ -1,11 +1,15 @@
 """JSON-2 (saas~18.4, 19.0): `POST /json/2/<model>/<method>` with a bearer API key and named
-arguments; the bare JSON result, or an error body with a real HTTP status."""
+arguments; the bare JSON result, or an error body with a real HTTP status. Shaped after the
+recorded 19.0 server (`tests/fixtures/odoo19/odoo19-json2-responses.json`): an unknown field or
+a bad operator is 500 `ValueError`, an unknown keyword 500 `TypeError`, a wrong
+`X-Odoo-Database` a 404 HTML page."""
 
 from __future__ import annotations
 
 import inspect
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -13,16 +17,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from odoo_sim.odoo.calllog import CallRecord
-from odoo_sim.odoo.errors import OdooError, http_error, python_error
+from odoo_sim.odoo.errors import (
+    OdooError,
+    http_error,
+    no_such_method,
+    private_method,
+    python_error,
+)
 from odoo_sim.odoo.faults import Call
-from odoo_sim.odoo.methods import bound_method, has_method, has_model, is_private
+from odoo_sim.odoo.methods import RECORD_METHODS, bound_method, has_method, has_model, is_private
 from odoo_sim.odoo.wire import serve_call
 
 if TYPE_CHECKING:
     from odoo_sim.odoo.sim import OdooSim
 
 JSON = "application/json; charset=utf-8"
+SESSION_SECONDS = 604800  # the `session_id` cookie `/web/version` sets lasts a week
 _BEARER = re.compile(r"^bearer\s+(.+)$", re.IGNORECASE)
+#: Odoo's answer when `X-Odoo-Database` names no database (recorded, byte for byte).
+NO_DATABASE_PAGE = (
+    "<!DOCTYPE html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+    "<p>No database is selected and the requested URL was not found in the server-wide "
+    "controllers.</p>\n<p>Please verify the hostname, <a href=/web/login>login</a> and try "
+    "again.</p>\n\n<!-- Alternatively, use the X-Odoo-Database header. -->\n"
+)
+NO_KEY = "User not authenticated, use an API Key with a Bearer Authorization header."
+#: Exceptions with their own status; anything else (ValueError, TypeError...) is a 500.
 _STATUS = {
     "werkzeug.exceptions.BadRequest": 400,
     "werkzeug.exceptions.Unauthorized": 401,
@@ -38,9 +58,6 @@ _STATUS = {
     "werkzeug.exceptions.UnprocessableEntity": 422,
     "odoo.exceptions.UserError": 422,
     "odoo.exceptions.ValidationError": 422,
-    "builtins.ValueError": 422,
-    "builtins.TypeError": 422,
-    "builtins.AssertionError": 422,
 }
 
 
@@ -71,9 +88,25 @@ async def json2_endpoint(sim: OdooSim, request: Request) -> Response:
     return await serve_call(sim, request, Call("json2", model, method), record, produce)
 
 
+async def json2_get_endpoint(sim: OdooSim, request: Request) -> Response:
+    """`GET /json/2/...`: Odoo answers 404 with a hint, not 405."""
+    if not database_ok(sim, request.headers.get("x-odoo-database")):
+        return no_database()
+    return error_response(http_error(404, "Did you mean POST /json/2/<model>/<method>?"))
+
+
 async def web_version_endpoint(sim: OdooSim, request: Request) -> Response:
     def produce(revoked: bool, injected: OdooError | None) -> Response:
-        return Response(json.dumps(sim.profile.web_version()), media_type=JSON)
+        response = Response(json.dumps(sim.profile.web_version()), media_type=JSON)
+        response.set_cookie(
+            "session_id",
+            secrets.token_urlsafe(30),
+            max_age=SESSION_SECONDS,
+            expires=SESSION_SECONDS,
+            httponly=True,
+            samesite=None,
+        )
+        return response
 
     record = CallRecord("web", "version", None, None)
     return await serve_call(sim, request, Call("web", None, "version"), record, produce)
@@ -89,12 +122,14 @@ def respond(
     injected: OdooError | None = None,
 ) -> Response:
     """One JSON-2 request -> its HTTP response."""
+    if not database_ok(sim, headers.get("x-odoo-database")):
+        return no_database()
     try:
         result = call(sim, model, method, headers, body, revoked, injected)
     except OdooError as exc:
-        return _error_response(exc)
+        return error_response(exc)
     except Exception as exc:
-        return _error_response(python_error(exc))
+        return error_response(python_error(exc))
     return Response(json.dumps(result, ensure_ascii=False), media_type=JSON)
 
 
@@ -107,14 +142,15 @@ def call(
     revoked: bool,
     injected: OdooError | None,
 ) -> Any:
-    """Database, key, body, method, arguments: checked in that order, then the call."""
-    _check_database(sim, headers.get("x-odoo-database"))
+    """Key, body, model, method and arguments: checked in that order, then the call."""
     _authenticate(sim, headers.get("authorization"), revoked)
     args = _arguments(body)
     if injected is not None:
         raise injected
     _check_method(sim, model, method)
     ids, context = args.pop("ids", None), args.pop("context", None)
+    if ids and method not in RECORD_METHODS:
+        raise http_error(422, f"cannot call {model}.{method} with ids")
     with sim.mutex:
         func = bound_method(
             sim.store, model, method, context, ids or [], sim.uid, sim.profile.search_count_kwarg
@@ -126,15 +162,19 @@ def call(
         return func(**args)
 
 
-def _check_database(sim: OdooSim, database: str | None) -> None:
-    if database is not None and database != sim.database:
-        raise http_error(404, f"database {database!r} not found")
+def database_ok(sim: OdooSim, database: str | None) -> bool:
+    """No header is fine (the server has one database); a wrong one selects none."""
+    return database is None or database == sim.database
+
+
+def no_database() -> Response:
+    return Response(NO_DATABASE_PAGE, 404, media_type="text/html")
 
 
 def _authenticate(sim: OdooSim, authorization: str | None, revoked: bool) -> None:
     match = _BEARER.match(authorization or "")
     if match is None:
-        raise http_error(401, 'User not authenticated, use the "Authorization" header')
+        raise http_error(401, NO_KEY)
     if not sim.credentials.accepts_bearer(match.group(1).strip(), revoked):
         raise http_error(401, "Invalid apikey")
 
@@ -142,30 +182,32 @@ def _authenticate(sim: OdooSim, authorization: str | None, revoked: bool) -> Non
 def _arguments(body: bytes) -> dict[str, Any]:
     try:
         args = json.loads(body)
-    except ValueError:
-        raise http_error(400, "could not parse the body as json") from None
+    except ValueError as exc:
+        raise http_error(400, f"could not parse the body as json: {exc}") from None
     if not isinstance(args, dict):
         raise http_error(422, "the body must be a JSON object of named arguments")
     return args
 
 
 def _check_method(sim: OdooSim, model: str, method: str) -> None:
-    if is_private(method):
-        raise OdooError(
-            "odoo.exceptions.AccessError",
-            f"Private methods (such as {method}) cannot be called remotely.",
-            "json2",
-        )
+    """The model first, then `get_public_method`: private, then missing."""
+    wording = sim.profile.wording
     if not has_model(sim.store, model):
         raise http_error(404, f"the model {model!r} does not exist")
+    if is_private(method):
+        raise OdooError(
+            "odoo.exceptions.AccessError", private_method(model, method, wording), "json2"
+        )
     if not has_method(model, method):
-        raise http_error(404, f"the method {method!r} does not exist on the model {model!r}")
+        raise http_error(404, no_such_method(model, method, wording))
 
 
-def _error_response(error: OdooError) -> Response:
+def error_response(error: OdooError) -> Response:
     status = status_of(error)
     error.where = "json2"
-    headers = {"WWW-Authenticate": "bearer"} if status == 401 else None
+    # Odoo sends "Bearer " with a trailing space; HTTP strips it from a field value (RFC 9110
+    # 5.5) and h11 refuses to send it, so the simulator sends what a client reads.
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return Response(
         json.dumps(error_body(error), ensure_ascii=False), status, headers=headers, media_type=JSON
     )

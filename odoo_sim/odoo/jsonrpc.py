@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from odoo_sim.odoo.calllog import CallRecord
-from odoo_sim.odoo.errors import OdooError, access_denied, error_envelope, python_error
+from odoo_sim.odoo.errors import (
+    OdooError,
+    access_denied,
+    error_envelope,
+    no_such_method,
+    private_method,
+    python_error,
+)
 from odoo_sim.odoo.methods import (
     RECORD_METHODS,
     bound_method,
@@ -56,7 +63,7 @@ class RpcRequest:
 
 def not_json(sim: OdooSim) -> dict[str, Any]:
     bad = OdooError("werkzeug.exceptions.BadRequest", "400 Bad Request: Invalid JSON data")
-    return error_envelope(None, bad, sim.profile.error_code)
+    return error_envelope(None, bad, sim.profile)
 
 
 def answer(
@@ -69,10 +76,10 @@ def answer(
         with sim.mutex:
             result = dispatch(sim, request.service, request.method, request.args, revoked)
     except OdooError as exc:
-        return error_envelope(request.id, exc, sim.profile.error_code)
+        return error_envelope(request.id, exc, sim.profile)
     except Exception as exc:
         log.debug("odoo sim: call failed", exc_info=True)
-        return error_envelope(request.id, python_error(exc), sim.profile.error_code)
+        return error_envelope(request.id, python_error(exc), sim.profile)
     return {"jsonrpc": "2.0", "id": request.id, "result": result}
 
 
@@ -131,19 +138,7 @@ def _object(sim: OdooSim, method: Any, args: list[Any], revoked: bool) -> Any:
 
 
 def _execute_kw(sim: OdooSim, model: Any, name: Any, args: Any, kw: Any = None) -> Any:
-    if is_private(name):
-        raise OdooError(
-            "odoo.exceptions.AccessError",
-            f"Private methods (such as {name}) cannot be called remotely.",
-        )
-    if not has_model(sim.store, model):
-        raise OdooError("odoo.exceptions.UserError", f"Object {model} doesn't exist", "model")
-    if not has_method(model, name):
-        raise OdooError(
-            "builtins.AttributeError",
-            f"The method '{name}' does not exist on the model '{model}'",
-            "method",
-        )
+    _check_method(sim, model, name)
     kwargs = dict(kw or {})
     context = kwargs.pop("context", None)
     args = list(args)
@@ -152,3 +147,22 @@ def _execute_kw(sim: OdooSim, model: Any, name: Any, args: Any, kw: Any = None) 
         sim.store, model, name, context, ids, sim.uid, sim.profile.search_count_kwarg
     )
     return method(*args, **kwargs)
+
+
+def _check_method(sim: OdooSim, model: Any, name: Any) -> None:
+    """16 refuses a private name before it looks the model up; 18 (`get_public_method`)
+    after."""
+    wording = sim.profile.wording
+    if wording < 18:
+        _check_private(model, name, wording)
+    if not has_model(sim.store, model):
+        raise OdooError("odoo.exceptions.UserError", f"Object {model} doesn't exist", "model")
+    if wording >= 18:
+        _check_private(model, name, wording)
+    if not has_method(model, name):
+        raise OdooError("builtins.AttributeError", no_such_method(model, name, wording), "method")
+
+
+def _check_private(model: Any, name: Any, wording: int) -> None:
+    if is_private(name):
+        raise OdooError("odoo.exceptions.AccessError", private_method(model, name, wording))

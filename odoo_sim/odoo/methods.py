@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from odoo_sim.odoo.store import Store
+from odoo_sim.odoo.table import Row
 
 
 class BaseModel:
@@ -30,13 +31,16 @@ class BaseModel:
         order: str | None = None,
         **read_kwargs: Any,
     ) -> list[dict]:
+        """17+: the fields are checked before the search (`search_fetch`), and any other
+        keyword goes to `_read_format`, which refuses what it does not know."""
+        names = self._store.check_fields(self._model, fields)
         rows = self._store.search_rows(
             self._model, domain or [], offset, limit, order, self._active_test
         )
-        if not rows:
-            return []
-        names = [] if fields == ["id"] else self._store.check_fields(self._model, fields)
-        return self._store.read_rows(self._model, rows, names)
+        return self._read_format(rows, names, **read_kwargs)
+
+    def _read_format(self, rows: list[Row], fnames: list[str], load: Any = None) -> list[dict]:
+        return self._store.read_rows(self._model, rows, fnames)
 
     def search(
         self, domain: Any, offset: int = 0, limit: int | None = None, order: str | None = None
@@ -65,7 +69,25 @@ class BaseModel:
 
 
 class BaseModel16(BaseModel):
-    """Odoo 16 still takes `search(..., count=True)`."""
+    """Odoo 16 still takes `search(..., count=True)`, and its `search_read` checks the fields
+    only once something matched."""
+
+    def search_read(
+        self,
+        domain: Any = None,
+        fields: Any = None,
+        offset: int = 0,
+        limit: int | None = None,
+        order: str | None = None,
+        **read_kwargs: Any,
+    ) -> list[dict]:
+        rows = self._store.search_rows(
+            self._model, domain or [], offset, limit, order, self._active_test
+        )
+        if not rows:
+            return []
+        names = [] if fields == ["id"] else self._store.check_fields(self._model, fields)
+        return _read16(self, rows, names, **read_kwargs)
 
     def search(  # type: ignore[override]
         self,
@@ -82,6 +104,14 @@ class BaseModel16(BaseModel):
     search.__qualname__ = "BaseModel.search"  # as Odoo's TypeError messages name it
 
 
+def _read16(recs: BaseModel, rows: list[Row], names: list[str], load: Any = None) -> list[dict]:
+    """What 16's `search_read` hands to `read` (whose keywords it takes)."""
+    return recs._read_format(rows, names)
+
+
+_read16.__qualname__ = "BaseModel.read"  # as Odoo's TypeError messages name it
+
+
 class Users:
     """`res.users`, of which the simulator only answers `context_get`."""
 
@@ -89,7 +119,7 @@ class Users:
         self._uid = uid
 
     def context_get(self) -> dict[str, Any]:
-        return {"uid": self._uid, "lang": "en_US", "tz": "UTC"}
+        return {"lang": "en_US", "tz": False, "uid": self._uid}
 
 
 def _describe(description: Mapping[str, Any], attributes: Any) -> dict[str, Any]:

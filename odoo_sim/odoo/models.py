@@ -23,6 +23,7 @@ class ModelSpec:
     display: Compute
     computed: Mapping[str, Compute] = field(default_factory=dict)
     inherits: tuple[str, str] | None = None  # (parent model, link field), like `_inherits`
+    order_18: str | None = None  # `_order` from 18 on, where it changed
 
 
 def _name(model: str) -> Compute:
@@ -123,7 +124,9 @@ MODELS: dict[str, ModelSpec] = {
             ),
             "country_code": lambda s, r: s.related_raw("res.partner", r, "country_id", "code"),
             "parent_name": lambda s, r: s.related_raw("res.partner", r, "parent_id", "name"),
+            "complete_name": _partner_display,
         },
+        order_18="complete_name, id desc",
     ),
     "product.product": ModelSpec(
         "priority desc, default_code, name, id",
@@ -134,6 +137,7 @@ MODELS: dict[str, ModelSpec] = {
             "lst_price": lambda s, r: s.getter("product.product", "list_price")(r),
         },
         inherits=("product.template", "product_tmpl_id"),
+        order_18="is_favorite desc, default_code, name, id",
     ),
     "product.template": ModelSpec(
         "priority desc, name",
@@ -143,6 +147,7 @@ MODELS: dict[str, ModelSpec] = {
             "product_variant_count": lambda s, r: len(_variants(s, r)),
             "uom_name": lambda s, r: s.related_raw("product.template", r, "uom_id", "name"),
         },
+        order_18="is_favorite desc, name",
     ),
     "res.currency": ModelSpec("active desc, name", _name("res.currency")),
     "uom.uom": ModelSpec("factor desc, id", _name("uom.uom")),

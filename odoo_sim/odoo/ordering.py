@@ -23,7 +23,7 @@ OrderTerm = tuple[tuple[str, ...], bool]  # (field path, descending)
 
 
 def order_terms(store: Store, model: str, order: str | None) -> list[OrderTerm]:
-    spec = order or MODELS[model].order
+    spec = order or default_order(store, model)
     if not _ORDER_RE.match(spec):
         raise OdooError(
             "odoo.exceptions.UserError",
@@ -36,6 +36,14 @@ def order_terms(store: Store, model: str, order: str | None) -> list[OrderTerm]:
     for name, desc in _order_parts(spec):
         terms += _expand(store, model, name, desc, (), seen)
     return terms
+
+
+def default_order(store: Store, model: str) -> str:
+    """The model's `_order` in the store's version (18 changed a few)."""
+    spec = MODELS[model]
+    if spec.order_18 and store.profile.fieldset >= 18:
+        return spec.order_18
+    return spec.order
 
 
 def sort_rows(store: Store, model: str, rows: list[Row], terms: Sequence[OrderTerm]) -> list[Row]:
@@ -73,7 +81,7 @@ def _expand(
         return [((*prefix, name), desc)]
     seen.add((model, name))
     terms: list[OrderTerm] = []
-    for sub_name, sub_desc in _order_parts(MODELS[relation].order):
+    for sub_name, sub_desc in _order_parts(default_order(store, relation)):
         terms += _expand(store, relation, sub_name, sub_desc != desc, (*prefix, name), seen)
     return terms
 

@@ -61,7 +61,7 @@ class OdooSim:
         fields = {
             model: dict(described) for model, described in fields_for(self.profile.fieldset).items()
         }
-        self.store = Store(fields)
+        self.store = Store(fields, self.profile)
         self.orders = OrderBook(self.store, uid, self._now, self.profile)
         self.app = build_app(self)
 
@@ -163,11 +163,10 @@ class OdooSim:
             return BaseModel(self.store, model, {}, list(ids)).read(fields)
 
     def enable_storable_products(self) -> None:
-        """Play a server with the Inventory app: on 16/17 product types gain `product`
-        (18+ always have `is_storable`). seed.py calls it before adding a storable product."""
-        if not self.profile.storable_flag:
-            with self.mutex:
-                with_storable_type(self.store.fields)
+        """Play a server with the Inventory app: on 16/17 product types gain `product`, on
+        18+ products gain `is_storable`. seed.py calls it before adding a storable product."""
+        with self.mutex:
+            with_storable_type(self.store.fields, self.profile.storable_flag)
 
     # ---- control API: orders
 

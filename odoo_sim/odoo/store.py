@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from odoo_sim.odoo import search
-from odoo_sim.odoo.errors import SimError, SimNotFound, value_error
+from odoo_sim.odoo.errors import SimError, SimNotFound, invalid_field
 from odoo_sim.odoo.models import INVERSES, MODELS, STUB_NAMES
 from odoo_sim.odoo.predicates import Getter
+from odoo_sim.odoo.profiles import PROFILES, VersionProfile
 from odoo_sim.odoo.table import Row, Table
 from odoo_sim.odoo.values import X2MANY, format_datetime, is_null, stored_value
 
@@ -18,8 +19,13 @@ from odoo_sim.odoo.values import X2MANY, format_datetime, is_null, stored_value
 class Store:
     """The records of every simulated model and the ORM-like operations on them (no locking)."""
 
-    def __init__(self, fields: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+    def __init__(
+        self,
+        fields: Mapping[str, Mapping[str, Mapping[str, Any]]],
+        profile: VersionProfile = PROFILES["16.0"],
+    ) -> None:
         self.fields = fields
+        self.profile = profile  # how domains compare and errors read
         self.tables = {model: Table(model, fields[model]) for model in MODELS}
 
     # ---- field access
@@ -141,8 +147,6 @@ class Store:
 
         return many2one
 
-    # ---- search
-
     # ---- search (see `search.py`)
 
     def search_rows(
@@ -171,7 +175,7 @@ class Store:
             return [name for name in self.fields[model] if name != "id"]
         for name in fields:
             if name not in self.fields[model]:
-                raise value_error(f"Invalid field {name!r} on model {model!r}", "read")
+                raise invalid_field(model, name, self.profile.wording)
         return [name for name in dict.fromkeys(fields) if name != "id"]
 
     def read_rows(self, model: str, rows: Iterable[Row], names: Sequence[str]) -> list[dict]:

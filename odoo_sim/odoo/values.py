@@ -54,6 +54,11 @@ def line_amounts(qty: float, price_unit: float, discount: float = 0.0) -> tuple[
     return subtotal, tax, float_round(subtotal + tax)
 
 
+def whole_second(value: Any) -> Any:
+    """A datetime without its microseconds (anything else unchanged)."""
+    return value.replace(microsecond=0) if isinstance(value, datetime) else value
+
+
 def format_datetime(value: Any) -> Any:
     """Odoo answers datetimes truncated to whole seconds."""
     return value.isoformat(" ", "seconds") if value else False

@@ -127,7 +127,7 @@ class OdooClient:
             uid=self.transport.uid,
             version=version,
             fields=fields,
-            transport=self.transport.name,  # type: ignore[arg-type]
+            transport=self.transport.name,
             checked_at=now,
         )
 
@@ -168,7 +168,8 @@ class OdooClient:
             params["order"] = order
         if limit:
             params["limit"] = limit
-        return await self.transport.execute(model, "search_read", params)
+        records: list[dict[str, Any]] = await self.transport.execute(model, "search_read", params)
+        return records
 
     async def search_count(self, model: str, domain: list[Any]) -> int:
         return int(await self.transport.execute(model, "search_count", {"domain": domain}))
@@ -204,6 +205,7 @@ class OdooClient:
         return params
 
     async def fields_get(self, model: str) -> dict[str, Any]:
-        return await self.transport.execute(
+        fields: dict[str, Any] = await self.transport.execute(
             model, "fields_get", {"attributes": ["type", "relation", "selection"]}
         )
+        return fields

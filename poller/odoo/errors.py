@@ -52,6 +52,16 @@ class OdooMissingError(OdooError):
     )
 
 
+class OdooDatabaseNotFound(OdooMissingError):
+    """The server has no database of the connection's name (JSON-2 answers Odoo's 404 page
+    for a wrong `X-Odoo-Database`, JSON-RPC a PostgreSQL "database does not exist")."""
+
+    what_to_do = (
+        "This Odoo server has no database of that name: check the database with the Odoo "
+        "administrator and store it with `poller edit NAME --database`"
+    )
+
+
 class OdooBadRequest(OdooError):
     what_to_do = "Odoo rejected the request as invalid: report this with the run's logs"
 
@@ -62,7 +72,7 @@ class OdooRateLimited(OdooError):
 
     def __init__(self, detail: str, *, retry_after: float | None = None, **kwargs: object) -> None:
         self.retry_after = retry_after
-        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
+        super().__init__(detail, **kwargs)  # type: ignore[arg-type]  # OdooError's keyword fields
 
 
 class OdooServerError(OdooError):
@@ -70,7 +80,7 @@ class OdooServerError(OdooError):
 
     def __init__(self, detail: str, *, transient: bool = False, **kwargs: object) -> None:
         self.transient = transient
-        super().__init__(detail, **kwargs)  # type: ignore[arg-type]
+        super().__init__(detail, **kwargs)  # type: ignore[arg-type]  # OdooError's keyword fields
 
 
 class OdooTransportError(OdooError):

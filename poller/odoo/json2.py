@@ -11,6 +11,7 @@ from poller.odoo.errors import (
     OdooAccessError,
     OdooAuthError,
     OdooBadRequest,
+    OdooDatabaseNotFound,
     OdooError,
     OdooMissingError,
     OdooProtocolError,
@@ -19,7 +20,10 @@ from poller.odoo.errors import (
 from poller.odoo.http import OdooHttp
 from poller.odoo.jsonrpc import classify_exception
 
+#: What Odoo's 404 page says when no database answers to the name in `X-Odoo-Database`.
+NO_DATABASE = "No database is selected"
 STATUS_ERRORS: dict[int, type[OdooError]] = {
+    400: OdooBadRequest,  # the body is not JSON
     401: OdooAuthError,
     403: OdooAccessError,
     404: OdooMissingError,
@@ -50,7 +54,8 @@ class Json2Transport:
 
     async def version(self) -> dict[str, Any]:
         response = await self._http.send("GET", "/web/version", "GET /web/version")
-        return self._unwrap(response, "GET /web/version")
+        answer: dict[str, Any] = self._unwrap(response, "GET /web/version")
+        return answer
 
     async def authenticate(self) -> int:
         """JSON-2 has no login step: the key is checked on every call; this learns the uid."""
@@ -82,21 +87,35 @@ class Json2Transport:
         except OdooProtocolError:
             body = None
         if not isinstance(body, dict):
-            cls = STATUS_ERRORS.get(status, OdooServerError)
-            raise http.error(
-                cls, f"HTTP {status} without an Odoo error body", label, http_status=status
-            )
+            raise self._bodiless(response, label)
         name = str(body.get("name") or "")
         message = str(body.get("message") or f"HTTP {status}")
         raise http.odoo_error(*classify_status(status, name, message), message, name, label, status)
 
+    def _bodiless(self, response: httpx.Response, label: str) -> OdooError:
+        """An error answer without Odoo's JSON body: Odoo's own 404 page says the database
+        named in `X-Odoo-Database` does not exist; anything else is named by its status."""
+        status = response.status_code
+        if status == 404 and NO_DATABASE in response.text:
+            return self._http.error(
+                OdooDatabaseNotFound,
+                f"HTTP 404: Odoo has no database '{self.database}' (X-Odoo-Database)",
+                label,
+                http_status=status,
+            )
+        cls = STATUS_ERRORS.get(status, OdooServerError)
+        return self._http.error(
+            cls, f"HTTP {status} without an Odoo error body", label, http_status=status
+        )
+
 
 def classify_status(status: int, name: str, message: str) -> tuple[type[OdooError], bool]:
-    """The error class (and whether it is transient) of a JSON-2 error answer."""
+    """The error class (and whether it is transient) of a JSON-2 error answer. The recorded
+    19.0 server answers an unknown field (in `fields`, the domain or `order`) and a bad
+    operator with 500 `ValueError`, an unknown keyword with 500 `TypeError`: the exception
+    name, not the status, tells a missing field from a bad request."""
     if status == 409:  # a lock conflict: the same call can pass a moment later
         return OdooServerError, True
-    if status == 422 and message.startswith("Invalid field"):
-        return OdooMissingError, False
     if status in STATUS_ERRORS:
         return STATUS_ERRORS[status], False
     return classify_exception(name, message)

@@ -7,6 +7,7 @@ until Odoo refuses it; then the transport authenticates once and repeats the cal
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from poller.odoo.errors import (
     OdooAccessError,
     OdooAuthError,
     OdooBadRequest,
+    OdooDatabaseNotFound,
     OdooError,
     OdooMissingError,
     OdooProtocolError,
@@ -24,6 +26,8 @@ from poller.odoo.http import OdooHttp
 
 # Odoo exceptions that a second attempt can get past (row locks, serialization conflicts).
 TRANSIENT_ODOO = ("SerializationFailure", "LockNotAvailable", "TransactionRollbackError")
+# PostgreSQL's refusal when the `db` of a call names no database.
+NO_DATABASE = re.compile(r'database ".*" does not exist')
 # Which named parameters `execute_kw` takes positionally, per method.
 POSITIONAL = {
     "read": ("ids",),
@@ -45,6 +49,8 @@ def classify_exception(name: str, message: str, code: Any = None) -> tuple[type[
         return OdooMissingError, False
     if short == "UserError" and "doesn't exist" in message:
         return OdooMissingError, False
+    if short == "OperationalError" and NO_DATABASE.search(message):
+        return OdooDatabaseNotFound, False
     if short == "ValueError" and message.startswith("Invalid field"):
         return OdooMissingError, False
     if short in ("ValueError", "ValidationError", "UserError", "TypeError"):
@@ -54,7 +60,8 @@ def classify_exception(name: str, message: str, code: Any = None) -> tuple[type[
 
 def classify_rpc_error(error: dict[str, Any]) -> tuple[type[OdooError], str, str, bool]:
     """Map a JSON-RPC `error` object to (error class, detail, Odoo exception name, transient)."""
-    data = error.get("data") if isinstance(error.get("data"), dict) else {}
+    raw = error.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     name = str(data.get("name") or "")
     message = str(data.get("message") or error.get("message") or "unknown error")
     cls, transient = classify_exception(name, message, error.get("code"))
@@ -134,12 +141,13 @@ class JsonRpcTransport:
             raise http.odoo_error(cls, transient, detail, name, label, status)
         if "result" not in payload:
             raise http.error(OdooProtocolError, "reply holds neither result nor error", label)
-        return payload["result"]
+        return payload["result"]  # Any: each caller knows the shape of its method's answer
 
     # -- the Transport protocol ----------------------------------------------------------
 
     async def version(self) -> dict[str, Any]:
-        return await self.call("common", "version", [], label="common.version")
+        answer: dict[str, Any] = await self.call("common", "version", [], label="common.version")
+        return answer
 
     async def authenticate(self) -> int:
         uid = await self.call(

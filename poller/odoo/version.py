@@ -1,4 +1,5 @@
-"""Odoo server versions as `common.version` reports them, including Odoo Online's `saas~18.1`."""
+"""Odoo server versions as `common.version` or `GET /web/version` report them, including Odoo
+Online's `saas~18.1` and nightly builds (`"version": "19.0+e-20251227"`)."""
 
 from __future__ import annotations
 
@@ -27,14 +28,24 @@ class ServerVersion(BaseModel):
 
     @classmethod
     def parse(cls, info: dict[str, Any]) -> ServerVersion:
-        serie = str(
-            info.get("server_serie") or info.get("server_version") or info.get("version") or ""
+        """The serie as Odoo derives it: `server_serie`, else the first two items of the
+        version info, else the start of the version string (a build suffix dropped)."""
+        serie = str(info.get("server_serie") or "") or _serie_of_info(
+            info.get("server_version_info") or info.get("version_info")
         )
+        if not serie:
+            text = str(info.get("server_version") or info.get("version") or "")
+            found = _SERIE.match(text)
+            serie = found.group(0) if found else text
         match = _SERIE.match(serie)
-        if not match:
-            raw = (info.get("server_version_info") or info.get("version_info") or [None])[0]
-            match = _SERIE.match(str(raw or ""))
-            serie = serie or str(raw or "")
         if not match:
             raise ValueError(f"unrecognised Odoo version {serie!r}")
         return cls(serie=serie, major=int(match.group(1)), minor=int(match.group(2) or 0))
+
+
+def _serie_of_info(version_info: Any) -> str:
+    """`[19, 0, 0, "final", 0, ""]` -> "19.0"; `["saas~18", 4, ...]` -> "saas~18.4"."""
+    if not isinstance(version_info, (list, tuple)) or len(version_info) < 2:
+        return ""
+    serie = f"{version_info[0]}.{version_info[1]}"
+    return serie if _SERIE.fullmatch(serie) else ""

@@ -1,4 +1,5 @@
-"""The JSON-2 edge (respx): bearer key, named arguments, errors by HTTP status."""
+"""The JSON-2 edge (respx): bearer key, named arguments, errors by HTTP status and exception
+name, on the error answers recorded from a real 19.0 server (`tests/fixtures/odoo19/`)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,55 @@ import httpx
 import pytest
 import respx
 
-from poller.odoo.client import OdooClient
+from poller.odoo.client import OdooClient, OdooSession
 from poller.odoo.errors import (
     OdooAccessError,
     OdooAuthError,
     OdooBadRequest,
+    OdooDatabaseNotFound,
     OdooError,
     OdooMissingError,
     OdooProtocolError,
     OdooRateLimited,
     OdooServerError,
 )
+from tests.support.wire import exchange, recording
 
 URL = "http://odoo19.test"
 KEY = "json2-key-7c1e9a"
+HTML = {"content-type": "text/html; charset=utf-8"}
+RECORDED_FILES = ("odoo19-json2-responses.json", "odoo19-poll-cycle-json2.json")
+#: The class every recorded JSON-2 error answer must raise.
+RECORDED_ERRORS: dict[str, type[OdooError]] = {
+    "error_bad_operator": OdooBadRequest,  # 500 ValueError "Invalid operator in condition"
+    "error_bad_order": OdooMissingError,  # 500 ValueError "Invalid field" (in `order`)
+    "error_get_instead_of_post": OdooMissingError,  # 404 NotFound
+    "error_ids_on_model_method": OdooBadRequest,  # 422 UnprocessableEntity
+    "error_invalid_json_body": OdooBadRequest,  # 400 BadRequest
+    "error_no_key": OdooAuthError,  # 401 Unauthorized
+    "error_positional_args": OdooBadRequest,  # 422
+    "error_positional_args_read": OdooBadRequest,  # 422
+    "error_positional_args_search_read": OdooBadRequest,  # 500 TypeError
+    "error_private_method_compute_display_name": OdooAccessError,  # 403 AccessError
+    "error_private_method_read_group": OdooAccessError,
+    "error_unknown_argument": OdooBadRequest,  # 500 TypeError
+    "error_unknown_field": OdooMissingError,  # 500 ValueError "Invalid field"
+    "error_unknown_field_in_domain": OdooMissingError,  # 500 ValueError "Invalid field"
+    "error_unknown_method": OdooMissingError,  # 404 NotFound
+    "error_wrong_method": OdooMissingError,  # 404 NotFound
+    "error_unknown_model": OdooMissingError,  # 404 NotFound
+    "error_wrong_database": OdooDatabaseNotFound,  # 404 text/html
+    "error_wrong_key": OdooAuthError,  # 401 Unauthorized
+}
+
+
+def recorded_error_keys() -> list[tuple[str, str]]:
+    return [
+        (filename, key)
+        for filename in RECORDED_FILES
+        for key, item in recording(filename).items()
+        if item["http_status"] != 200
+    ]
 
 
 def odoo_error(status: int, name: str, message: str) -> httpx.Response:
@@ -107,15 +143,28 @@ async def test_read_sends_ids_and_context_as_special_keys() -> None:
             False,
         ),
         (
-            odoo_error(422, "builtins.ValueError", "Invalid field 'nope' on model 'sale.order'"),
+            odoo_error(500, "builtins.ValueError", "Invalid field 'nope' on 'sale.order'"),
             OdooMissingError,
             False,
         ),
         (
-            odoo_error(422, "builtins.ValueError", "Invalid leaf ('state', 'like_bad', 1)"),
+            odoo_error(
+                500, "builtins.ValueError", "Invalid operator in condition ('state', 'x', 1)"
+            ),
             OdooBadRequest,
             False,
         ),
+        (
+            odoo_error(422, "werkzeug.exceptions.UnprocessableEntity", "Invalid field 'x'"),
+            OdooBadRequest,
+            False,
+        ),
+        (
+            httpx.Response(404, text="<p>No database is selected</p>", headers=HTML),
+            OdooDatabaseNotFound,
+            False,
+        ),
+        (httpx.Response(404, text="<p>Not Found</p>", headers=HTML), OdooMissingError, False),
         (
             odoo_error(409, "psycopg2.errors.LockNotAvailable", "could not obtain lock"),
             OdooServerError,
@@ -221,6 +270,63 @@ async def test_cached_session_costs_no_call_and_its_version_is_checked_hourly() 
         checked = client(http)
         later = await checked.open_session(first, now=opened_at + timedelta(hours=1))
         assert checked.calls == 1 and later.checked_at == opened_at + timedelta(hours=1)
-        route.mock(return_value=httpx.Response(200, json={**version, "version": "saas~19.1"}))
+        upgrade = {"version_info": ["saas~19", 1, 0, "final", 0, ""], "version": "saas~19.1+e"}
+        route.mock(return_value=httpx.Response(200, json=upgrade))
         upgraded = await client(http).open_session(later, now=opened_at + timedelta(hours=2))
     assert upgraded.version.serie == "saas~19.1" and upgraded.uid == 6
+
+
+def test_every_recorded_error_answer_has_an_expected_class() -> None:
+    assert {key for _, key in recorded_error_keys()} == set(RECORDED_ERRORS)
+
+
+@pytest.mark.parametrize(("filename", "key"), recorded_error_keys())
+@respx.mock
+async def test_recorded_error_answers_map_to_named_errors(filename: str, key: str) -> None:
+    """The raw recorded answer (status, headers, body) raises the class the operator needs:
+    an unknown field is a missing field (the poll re-detects the fields), a wrong database
+    says so, a bad operator or keyword is a bad request."""
+    item = exchange(filename, key)
+    respx.post(url__regex=rf"{URL}/json/2/.+").mock(
+        return_value=httpx.Response(
+            item["http_status"], text=item["raw"], headers=item["response_headers"]
+        )
+    )
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(OdooError) as caught:
+            await client(http).search_read("sale.order", [], ["name"])
+    assert type(caught.value) is RECORDED_ERRORS[key]
+    assert caught.value.http_status == item["http_status"]
+    assert not caught.value.transient
+    message = str(caught.value)
+    assert "Odoo connection 'acme', sale.order.search_read" in message
+    assert KEY not in message and "Traceback" not in message and "\n" not in message
+    if key == "error_wrong_database":
+        assert "no database 'acme'" in message and "poller edit NAME --database" in message
+
+
+@respx.mock
+async def test_the_hourly_check_over_json2_keeps_a_session_on_the_recorded_19_build() -> None:
+    """`/web/version` on 19 says "19.0+e-20251227": the serie is still 19.0, the one
+    `common.version` gave when the session was opened, so nothing is detected again."""
+    recorded = exchange("odoo19-json2-responses.json", "version")
+    route = respx.get(f"{URL}/web/version").mock(
+        return_value=httpx.Response(200, text=recorded["raw"])
+    )
+    opened_at = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    async with httpx.AsyncClient() as http:
+        odoo = client(http, transport="auto")
+        version = await odoo._transports["json2"].version()
+        assert version["version"] == "19.0+e-20251227"
+        session = OdooSession.model_validate(
+            {
+                "uid": 6,
+                "version": {"serie": "19.0", "major": 19, "minor": 0},
+                "fields": {},
+                "transport": "json2",
+                "checked_at": opened_at,
+            }
+        )
+        checked = await odoo.open_session(session, now=opened_at + timedelta(hours=1))
+    assert route.call_count == 2 and odoo.calls == 2
+    assert checked.version == session.version and checked.uid == 6

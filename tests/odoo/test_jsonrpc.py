@@ -12,6 +12,7 @@ from poller.odoo.client import OdooClient
 from poller.odoo.errors import (
     OdooAuthError,
     OdooBadRequest,
+    OdooDatabaseNotFound,
     OdooError,
     OdooMissingError,
     OdooProtocolError,
@@ -58,8 +59,61 @@ async def run_call(*, uid: int | None = 2) -> OdooClient:
     return client
 
 
+#: The 18.0 and 19.0 recordings: the same calls, and the 16 requests with the fields they lost
+#: (`_16_fields`), which must read as missing fields so that the poll detects them again.
+NEWER_FILES = (
+    "odoo18-responses.json",
+    "odoo18-poll-cycle.json",
+    "odoo19-jsonrpc-responses.json",
+    "odoo19-poll-cycle-jsonrpc.json",
+)
+EXPECTED_NEWER = {
+    **EXPECTED,
+    "read_templates_16_fields": OdooMissingError,  # detailed_type (gone in 18)
+    "read_templates_is_storable": OdooMissingError,  # is_storable (no Inventory app)
+    "read_sale_order_line_16_fields": OdooMissingError,  # tax_id (19: tax_ids)
+    "read_lines_16_fields": OdooMissingError,  # product_uom (19: product_uom_id)
+    "read_partners_16_fields": OdooMissingError,  # mobile (gone in 19)
+}
+
+
 def test_every_recorded_error_has_an_expected_class() -> None:
     assert {key for _, key in error_keys()} == set(EXPECTED)
+    assert {key for _, key in error_keys(NEWER_FILES)} == set(EXPECTED_NEWER)
+
+
+@pytest.mark.parametrize(("filename", "key"), error_keys(NEWER_FILES))
+@respx.mock
+async def test_recorded_18_and_19_errors_map_to_named_errors(filename: str, key: str) -> None:
+    """Code 200 (18) or 0 (19) and 19's wording ("on 'sale.order'", "in condition",
+    "Invalid operator") classify alike."""
+    respx.post(f"{URL}/jsonrpc").mock(side_effect=_route(filename, key))
+    with pytest.raises(OdooError) as err:
+        await run_call()
+    assert type(err.value) is EXPECTED_NEWER[key]
+    recorded = json.loads(exchange(filename, key)["raw"])["error"]["data"]
+    assert err.value.odoo_exception == recorded["name"]
+    assert recorded["message"] in str(err.value) and "\n" not in str(err.value)
+
+
+@respx.mock
+async def test_a_database_that_does_not_exist_is_named() -> None:
+    """`execute_kw` on a database name the server does not have: PostgreSQL's refusal."""
+    message = (
+        'connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: '
+        'FATAL:  database "odoo_test" does not exist\n'
+    )
+    error = {"code": 200, "message": "Odoo Server Error"}
+    error["data"] = {"name": "psycopg2.OperationalError", "message": message}
+    respx.post(f"{URL}/jsonrpc").mock(
+        side_effect=lambda request: httpx.Response(
+            200, json={"jsonrpc": "2.0", "id": json.loads(request.content)["id"], "error": error}
+        )
+    )
+    with pytest.raises(OdooDatabaseNotFound) as err:
+        await run_call()
+    assert isinstance(err.value, OdooMissingError) and not err.value.transient
+    assert "poller edit NAME --database" in str(err.value)
 
 
 @pytest.mark.parametrize(("filename", "key"), error_keys())

@@ -1,5 +1,6 @@
 """JSON-2 on 19.0 and saas~18.4 over real HTTP: named arguments, bare results, real statuses
-with Odoo 19's error body, `/web/version`, and its absence before."""
+with Odoo 19's error body (as the recorded 19.0 server answers: see test_recordings.py),
+`/web/version`, and its absence before."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from odoo_sim.odoo import OdooSim
+from odoo_sim.odoo.json2 import NO_KEY
 from odoo_sim.server import BackgroundServer
 from tests.sim.simkit import API_KEY, DB, Json2, Rpc, seeded_sim
 
@@ -76,7 +78,7 @@ def test_json2_answers_bare_values_with_named_arguments(
     assert client.call("sale.order", "fields_get", allfields=["state"], attributes=["type"]) == {
         "state": {"type": "selection"}
     }
-    assert client.call("res.users", "context_get") == {"uid": 2, "lang": "en_US", "tz": "UTC"}
+    assert client.call("res.users", "context_get") == {"lang": "en_US", "tz": False, "uid": 2}
     json2_sim.write("product.product", [4], {"active": False})
     assert client.call("product.product", "search", domain=[["id", "=", 4]]) == []
     archived = client.call(
@@ -109,11 +111,8 @@ def test_the_documented_401_body_for_a_bad_key(serve_json2: ServedJson2) -> None
 @pytest.mark.parametrize(
     ("headers", "message"),
     [
-        ({}, 'User not authenticated, use the "Authorization" header'),
-        (
-            {"Authorization": f"Basic {API_KEY}"},
-            'User not authenticated, use the "Authorization" header',
-        ),
+        ({}, NO_KEY),
+        ({"Authorization": f"Basic {API_KEY}"}, NO_KEY),
         ({"Authorization": "bearer s3cret"}, "Invalid apikey"),  # the password is no API key
         ({"Authorization": "Bearer wrong"}, "Invalid apikey"),
     ],
@@ -137,11 +136,19 @@ def test_json2_takes_only_bearer_api_keys(
 
 
 def test_x_odoo_database_must_name_the_database(serve_json2: ServedJson2) -> None:
+    """A wrong database selects none: Odoo's 404 HTML page, not a JSON error."""
     sim = seeded_sim(version="19.0")
     _rpc, right = serve_json2(sim, database=DB)
     assert right.call("sale.order", "search_count", domain=[]) == 12
     _rpc, wrong = serve_json2(sim, database="other_db")
-    error(wrong.post("sale.order", "search_count", domain=[]), 404, "werkzeug.exceptions.NotFound")
+    for response in (
+        wrong.post("sale.order", "search_count", domain=[]),
+        wrong.http.get("/json/2/sale.order/search_count"),
+    ):
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert "No database is selected" in response.text
+        assert "X-Odoo-Database" in response.text
 
 
 @pytest.mark.parametrize(
@@ -153,7 +160,15 @@ def test_x_odoo_database_must_name_the_database(serve_json2: ServedJson2) -> Non
             {"domain": []},
             403,
             "odoo.exceptions.AccessError",
-            "Private methods (such as _search) cannot be called remotely.",
+            "Private methods (such as 'sale.order._search') cannot be called remotely.",
+        ),
+        (
+            "sale.orderz",
+            "_search",
+            {"domain": []},
+            404,
+            "werkzeug.exceptions.NotFound",
+            "the model 'sale.orderz' does not exist",
         ),
         (
             "sale.orderz",
@@ -169,7 +184,7 @@ def test_x_odoo_database_must_name_the_database(serve_json2: ServedJson2) -> Non
             {},
             404,
             "werkzeug.exceptions.NotFound",
-            "the method 'no_such_method' does not exist on the model 'sale.order'",
+            "The method 'sale.order.no_such_method' does not exist",
         ),
         (
             "sale.order",
@@ -197,19 +212,51 @@ def test_x_odoo_database_must_name_the_database(serve_json2: ServedJson2) -> Non
         ),
         (
             "sale.order",
+            "search_count",
+            {"domain": [], "ids": [1]},
+            422,
+            "werkzeug.exceptions.UnprocessableEntity",
+            "cannot call sale.order.search_count with ids",
+        ),
+        (
+            "sale.order",
             "search_read",
             {"domain": [], "fields": ["name", "nope"]},
-            422,
+            500,
+            "builtins.ValueError",
+            "Invalid field 'nope' on 'sale.order'",
+        ),
+        (
+            "sale.order",
+            "search_read",
+            {"domain": [["state", "=", "sale"]], "fields": ["name"], "order": "nope desc"},
+            500,
             "builtins.ValueError",
             "Invalid field 'nope' on model 'sale.order'",
         ),
         (
             "sale.order",
+            "search_read",
+            {"domain": [["nope", "=", 1]]},
+            500,
+            "builtins.ValueError",
+            "Invalid field sale.order.nope in condition ('nope', '=', 1)",
+        ),
+        (
+            "sale.order",
             "search",
             {"domain": [["state", "LIKE", "x"]]},
-            422,
+            500,
             "builtins.ValueError",
-            "Invalid leaf ('state', 'LIKE', 'x')",
+            "Invalid operator in condition ('state', 'LIKE', 'x')",
+        ),
+        (
+            "sale.order",
+            "search_read",
+            {"domain": [], "limit": 1, "bogus": 1},
+            500,
+            "builtins.TypeError",
+            "BaseModel._read_format() got an unexpected keyword argument 'bogus'",
         ),
         (
             "sale.order",
@@ -270,16 +317,34 @@ def test_json2_body_must_be_a_json_object(json2_shop: tuple[Rpc, Json2]) -> None
 
 
 @pytest.mark.parametrize(
-    ("version", "info"),
-    [("19.0", [19, 0, 0, "final", 0, ""]), ("saas~18.4", ["saas~18", 4, 0, "final", 0, ""])],
+    ("version", "info", "build"),
+    [
+        ("19.0", [19, 0, 0, "final", 0, ""], "19.0+e-20251227"),
+        ("saas~18.4", ["saas~18", 4, 0, "final", 0, ""], "saas~18.4"),
+    ],
 )
+@pytest.mark.parametrize("path", ["/web/version", "/json/version"])
 def test_web_version_on_json2_profiles(
-    serve_json2: ServedJson2, version: str, info: list[Any]
+    serve_json2: ServedJson2, version: str, info: list[Any], build: str, path: str
 ) -> None:
-    _rpc, client = serve_json2(OdooSim(version=version))
-    response = client.http.get("/web/version")
+    """No key needed; like Odoo it opens a session (a `session_id` cookie for a week)."""
+    _rpc, client = serve_json2(OdooSim(version=version), key=None)
+    response = client.http.get(path)
     assert response.status_code == 200
-    assert response.json() == {"version_info": info, "version": version}
+    assert response.headers["content-type"] == JSON
+    assert response.json() == {"version_info": info, "version": build}
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("session_id=") and "Max-Age=604800" in cookie
+    assert "HttpOnly" in cookie and "Path=/" in cookie
+
+
+def test_get_instead_of_post_is_a_404_with_a_hint(json2_shop: tuple[Rpc, Json2]) -> None:
+    _rpc, client = json2_shop
+    body = error(
+        client.http.get("/json/2/sale.order/search_read"), 404, "werkzeug.exceptions.NotFound"
+    )
+    assert body["message"] == "Did you mean POST /json/2/<model>/<method>?"
+    assert body["arguments"] == [body["message"], 404]
 
 
 @pytest.mark.parametrize("version", ["16.0", "17.0", "18.0"])

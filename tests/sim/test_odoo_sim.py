@@ -21,6 +21,7 @@ from tests.sim.simkit import (
     API_KEY,
     DB,
     UID,
+    VERSIONS,
     Rpc,
     RpcError,
     load_fixture,
@@ -134,26 +135,33 @@ def test_draft_and_cancelled_orders_have_plausible_lines(shop: tuple[OdooSim, Rp
 # --------------------------------------------------------------------------- write_date
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 def test_write_date_is_truncated_on_output_but_compared_to_the_stored_microseconds(
-    serve: Served,
+    serve: Served, version: str
 ) -> None:
-    sim = seeded_sim(clock=FakeClock(datetime(2026, 12, 1, 10, 0, 0, 500000)))
+    """16-18 compare the stored microseconds; 19 (and saas~18.4) compare whole seconds:
+    `> T` means `>= T + 1 s`, `= T` and `<= T` match all of second T."""
+    sim = seeded_sim(version=version, clock=FakeClock(datetime(2026, 12, 1, 10, 0, 0, 500000)))
     client = serve(sim)
     order_id = sim.create_order(7, [{"product_id": 1, "qty": 1, "price_unit": 25.0}])["id"]
 
-    def matches(op: str, value: str) -> list[int]:
-        return client.execute(
-            "sale.order", "search", [["id", "=", order_id], ["write_date", op, value]]
-        )
+    def matches(op: str, value: Any) -> bool:
+        domain = [["id", "=", order_id], ["write_date", op, value]]
+        return client.execute("sale.order", "search", domain) == [order_id]
 
     [order] = client.execute("sale.order", "read", [order_id], fields=["write_date"])
     assert order["write_date"] == "2026-12-01 10:00:00"
-    assert matches("=", "2026-12-01 10:00:00") == []
-    assert matches("<=", "2026-12-01 10:00:00") == []
-    assert matches(">", "2026-12-01 10:00:00") == [order_id]
-    assert matches(">=", "2026-12-01 10:00:00") == [order_id]
-    assert matches("<", "2026-12-01 10:00:01") == [order_id]
-    assert matches("=", "2026-12-01 10:00:00.500000") == [order_id]
+    by_second = version in ("19.0", "saas~18.4")
+    second = "2026-12-01 10:00:00"
+    assert matches("=", second) is by_second
+    assert matches("<=", second) is by_second
+    assert matches(">", second) is not by_second
+    assert matches("!=", second) is not by_second
+    assert matches("in", [second]) is by_second
+    assert matches(">=", second)
+    assert matches("<", "2026-12-01 10:00:01")
+    assert matches("=", "2026-12-01 10:00:00.500000")
+    assert matches(">", "2026-12-01 10:00:00.400000") is not by_second
 
 
 def test_confirm_cancel_touch_and_edits_bump_write_date(serve: Served) -> None:

@@ -17,9 +17,12 @@ from odoo_sim.odoo import OdooSim
 from odoo_sim.seed import seed_version_showcase
 from odoo_sim.server import BackgroundServer
 from tests.sim.simkit import API_KEY, VERSIONS, Json2, Rpc, RpcError, load_fixture, seeded_sim
+from tests.support.wire import recording
 
 Served = Callable[[OdooSim], Rpc]
 FIELDS_16 = load_fixture("odoo16-fields_get.json")
+FIELDS_18 = recording("odoo18-fields_get.json")
+FIELDS_19 = recording("odoo19-fields_get.json")
 
 
 def selection(client: Rpc, model: str, name: str) -> list[str]:
@@ -28,21 +31,22 @@ def selection(client: Rpc, model: str, name: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("version", "info", "serie"),
+    ("version", "info", "serie", "build"),
     [
-        ("16.0", [16, 0, 0, "final", 0, ""], "16.0"),
-        ("17.0", [17, 0, 0, "final", 0, ""], "17.0"),
-        ("18.0", [18, 0, 0, "final", 0, ""], "18.0"),
-        ("19.0", [19, 0, 0, "final", 0, ""], "19.0"),
-        ("saas~18.4", ["saas~18", 4, 0, "final", 0, ""], "saas~18.4"),
+        ("16.0", [16, 0, 0, "final", 0, ""], "16.0", "16.0"),
+        ("17.0", [17, 0, 0, "final", 0, ""], "17.0", "17.0"),
+        ("18.0", [18, 0, 0, "final", 0, ""], "18.0", "18.0-20250702"),
+        ("19.0", [19, 0, 0, "final", 0, ""], "19.0", "19.0+e-20251227"),
+        ("saas~18.4", ["saas~18", 4, 0, "final", 0, ""], "saas~18.4", "saas~18.4"),
     ],
 )
 def test_common_version_answers_per_profile(
-    serve: Served, version: str, info: list[Any], serie: str
+    serve: Served, version: str, info: list[Any], serie: str, build: str
 ) -> None:
+    """`server_version` is the recorded build string where one was recorded (18, 19)."""
     client = serve(OdooSim(version=version, api_keys=[API_KEY]))
     assert client.call("common", "version") == {
-        "server_version": serie,
+        "server_version": build,
         "server_version_info": info,
         "server_serie": serie,
         "protocol_version": 1,
@@ -61,7 +65,7 @@ def test_jsonrpc_error_code_is_200_up_to_18_and_0_from_saas_18_1(
     assert client.execute("sale.order", "search_count", [["state", "=", "sale"]]) == 8
 
 
-def test_fields_get_of_16_is_the_recording_and_17_to_19_apply_the_documented_changes(
+def test_fields_get_of_16_18_19_are_the_recordings_and_17_applies_the_documented_changes(
     serve: Served,
 ) -> None:
     clients = {v: serve(OdooSim(version=v, api_keys=[API_KEY])) for v in VERSIONS}
@@ -70,14 +74,18 @@ def test_fields_get_of_16_is_the_recording_and_17_to_19_apply_the_documented_cha
         order = client.execute("sale.order", "fields_get", attributes=["type"])
         partner = client.execute("res.partner", "fields_get", attributes=["type"])
         product = client.execute("product.product", "fields_get", attributes=["type"])
+        uom = client.execute("uom.uom", "fields_get", attributes=["type"])
         major = 19 if version == "saas~18.4" else int(version[:2])
         assert ("product_uom" in line, "product_uom_id" in line) == (major < 19, major >= 19)
         assert ("tax_id" in line, "tax_ids" in line) == (major < 19, major >= 19)
         assert line["tax_ids" if major >= 19 else "tax_id"]["relation"] == "account.tax"
         assert ("combo_item_id" in line, "linked_line_id" in line) == (major >= 18,) * 2
+        assert ("product_packaging_id" in line) == (major < 19)
         assert ("locked" in order) == (major >= 17)
-        assert ("mobile" in partner) == (major < 19)
-        assert ("is_storable" in product, "detailed_type" in product) == (major >= 18, major < 18)
+        assert ("mobile" in partner, "title" in partner) == (major < 19,) * 2
+        assert ("category_id" in uom) == (major < 19)
+        assert "is_storable" not in product  # the Inventory app is not installed
+        assert ("detailed_type" in product, "__last_update" in product) == (major < 18,) * 2
         states = selection(client, "sale.order", "state")
         assert states == (
             ["draft", "sent", "sale", "done", "cancel"]
@@ -88,12 +96,12 @@ def test_fields_get_of_16_is_the_recording_and_17_to_19_apply_the_documented_cha
         assert kinds == (["consu", "service"] if major < 18 else ["consu", "service", "combo"])
         display = selection(client, "sale.order.line", "display_type")
         assert ("line_subsection" in display) == (major >= 19)
-    recorded = {model: FIELDS_16[model] for model in FIELDS_16}
     attributes = ["type", "relation", "string", "store", "required", "selection"]
-    for model, fields in recorded.items():
-        assert clients["16.0"].execute(model, "fields_get", attributes=attributes) == fields
-    unchanged = clients["19.0"].execute("uom.uom", "fields_get", attributes=attributes)
-    assert unchanged == recorded["uom.uom"]
+    for version, fixture in (("16.0", FIELDS_16), ("18.0", FIELDS_18), ("19.0", FIELDS_19)):
+        for model, fields in fixture.items():
+            assert clients[version].execute(model, "fields_get", attributes=attributes) == fields
+    required = clients["19.0"].execute("product.template", "fields_get", ["categ_id"], ["required"])
+    assert required == {"categ_id": {"required": False}}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -357,7 +365,7 @@ def test_standalone_plays_a_version_with_the_showcase() -> None:
         match = re.search(r"http://[\w.]+:\d+", line)
         assert match and "Odoo 19.0 simulator" in line, line
         client = Json2(match.group(0))
-        assert client.http.get("/web/version").json()["version"] == "19.0"
+        assert client.http.get("/web/version").json()["version"] == "19.0+e-20251227"
         assert client.call("sale.order", "search_count", domain=[["id", ">", 12]]) == 4
         client.http.close()
     finally:
