@@ -1,5 +1,6 @@
 """Orders that commit late (an older `write_date` showing up after newer ones) and bursts of
-orders inside one second, scanned the way the README's "How it works" says (a fixed lower bound, paged by id)."""
+orders inside one second, scanned the way the README's "How it works" says (a fixed lower
+bound, paged by id)."""
 
 from __future__ import annotations
 
