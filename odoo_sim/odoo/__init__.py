@@ -20,7 +20,7 @@ Standalone: `python -m odoo_sim.odoo --port 8069 [--version 19.0] [--generated N
 
 from odoo_sim.odoo.calllog import CallRecord, FaultedCall
 from odoo_sim.odoo.cli import main
-from odoo_sim.odoo.errors import OdooError, SimConflict, SimError, SimNotFound
+from odoo_sim.odoo.errors import OdooFault, SimConflict, SimError, SimNotFound
 from odoo_sim.odoo.faults import Fault, Faults
 from odoo_sim.odoo.late import LateOrder
 from odoo_sim.odoo.profiles import PROFILES, VersionProfile
@@ -34,7 +34,7 @@ __all__ = [
     "FaultedCall",
     "Faults",
     "LateOrder",
-    "OdooError",
+    "OdooFault",
     "OdooSim",
     "SimConflict",
     "SimError",

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from odoo_sim.odoo import jsonrpc
 from odoo_sim.odoo.control import control_routes
-from odoo_sim.odoo.errors import OdooError
+from odoo_sim.odoo.errors import OdooFault
 from odoo_sim.odoo.faults import Call
 from odoo_sim.odoo.json2 import json2_endpoint, json2_get_endpoint, web_version_endpoint
 from odoo_sim.odoo.tenants import TenantPrefix
@@ -55,7 +55,7 @@ async def jsonrpc_endpoint(sim: OdooSim, request: Request) -> Response:
     else:
         call = Call("jsonrpc", None, parsed.method if isinstance(parsed.method, str) else None)
 
-    def produce(revoked: bool, injected: OdooError | None) -> Response:
+    def produce(revoked: bool, injected: OdooFault | None) -> Response:
         return _json(jsonrpc.answer(sim, parsed, revoked, injected))
 
     return await serve_call(sim, request, call, record, produce)

@@ -36,7 +36,7 @@ from odoo_sim.odoo.table import Row
 from odoo_sim.odoo.values import X2MANY, is_null, parse_datetime, whole_second
 
 if TYPE_CHECKING:
-    from odoo_sim.odoo.store import Store
+    from odoo_sim.odoo.tables import Tables
 
 
 _SECOND_OPERATORS = frozenset({"=", "!=", "<", "<=", ">", ">=", "=?", "in", "not in"})
@@ -60,7 +60,7 @@ class Node(NamedTuple):
 class DomainCompiler:
     """Turns an Odoo domain into a row predicate, validating it in Odoo's order."""
 
-    def __init__(self, store: Store, model: str) -> None:
+    def __init__(self, store: Tables, model: str) -> None:
         self.store = store
         self.model = model
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from odoo_sim.odoo.errors import OdooError, invalid_leaf
+from odoo_sim.odoo.errors import OdooFault, invalid_leaf
 
 Leaf = tuple[Any, str, Any]
 
@@ -43,7 +43,7 @@ def is_leaf(token: Any) -> bool:
 def normalize_domain(domain: Any) -> list[Any]:
     """Make the implicit '&' explicit (Odoo's `normalize_domain`)."""
     if not isinstance(domain, (list, tuple)):
-        raise OdooError(
+        raise OdooFault(
             "builtins.AssertionError",
             "Domains to normalize must have a 'domain' form: a list or tuple of domain components",
         )
@@ -62,7 +62,7 @@ def normalize_domain(domain: Any) -> list[Any]:
             expected += (_ARITY.get(token, 0) if isinstance(token, str) else 0) - 1
         result.append(token)
     if expected != 0:
-        raise OdooError(
+        raise OdooFault(
             "builtins.AssertionError", f"This domain is syntactically not correct: {domain}"
         )
     return result

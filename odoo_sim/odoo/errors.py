@@ -70,7 +70,7 @@ _JSON2 = (
 )
 
 
-class OdooError(Exception):
+class OdooFault(Exception):
     """An exception as Odoo serializes it in a JSON-RPC error (`name` is the Python path)."""
 
     def __init__(
@@ -108,24 +108,24 @@ class OdooError(Exception):
         return f"Traceback (most recent call last):\n{frames}{exception}\n"
 
 
-def access_denied() -> OdooError:
-    return OdooError("odoo.exceptions.AccessDenied", "Access Denied", "auth")
+def access_denied() -> OdooFault:
+    return OdooFault("odoo.exceptions.AccessDenied", "Access Denied", "auth")
 
 
-def value_error(message: str, where: str) -> OdooError:
-    return OdooError("builtins.ValueError", message, where)
+def value_error(message: str, where: str) -> OdooFault:
+    return OdooFault("builtins.ValueError", message, where)
 
 
-def not_supported(message: str) -> OdooError:
-    return OdooError("builtins.NotImplementedError", f"odoo simulator: {message}", "call")
+def not_supported(message: str) -> OdooFault:
+    return OdooFault("builtins.NotImplementedError", f"odoo simulator: {message}", "call")
 
 
-def python_error(exc: BaseException) -> OdooError:
+def python_error(exc: BaseException) -> OdooFault:
     kind = type(exc)
-    return OdooError(f"{kind.__module__}.{kind.__qualname__}", str(exc), "call")
+    return OdooFault(f"{kind.__module__}.{kind.__qualname__}", str(exc), "call")
 
 
-def http_error(status: int, message: str) -> OdooError:
+def http_error(status: int, message: str) -> OdooFault:
     """A werkzeug HTTP exception as JSON-2 reports it (`arguments` = [message, status])."""
     name = {
         400: "BadRequest",
@@ -134,10 +134,10 @@ def http_error(status: int, message: str) -> OdooError:
         404: "NotFound",
         422: "UnprocessableEntity",
     }[status]
-    return OdooError(f"werkzeug.exceptions.{name}", message, "json2", [message, status])
+    return OdooFault(f"werkzeug.exceptions.{name}", message, "json2", [message, status])
 
 
-def error_envelope(request_id: Any, error: OdooError, profile: VersionProfile) -> dict[str, Any]:
+def error_envelope(request_id: Any, error: OdooFault, profile: VersionProfile) -> dict[str, Any]:
     """The JSON-RPC answer carrying an Odoo exception (always HTTP 200)."""
     return {
         "jsonrpc": "2.0",
@@ -153,18 +153,18 @@ def error_envelope(request_id: Any, error: OdooError, profile: VersionProfile) -
 # ---- messages that changed wording between versions (16 also stands for 17)
 
 
-def invalid_field(model: str, name: Any, wording: int) -> OdooError:
+def invalid_field(model: str, name: Any, wording: int) -> OdooFault:
     """An unknown field in `fields` of `read`/`search_read`."""
     on = f"on model {model!r}" if wording < 19 else f"on {model!r}"
     return value_error(f"Invalid field {name!r} {on}", "read")
 
 
-def invalid_domain_field(model: str, name: str, leaf: Any, wording: int) -> OdooError:
+def invalid_domain_field(model: str, name: str, leaf: Any, wording: int) -> OdooFault:
     where = "in leaf" if wording < 19 else "in condition"
     return value_error(f"Invalid field {model}.{name} {where} {leaf}", "domain")
 
 
-def invalid_leaf(token: Any, wording: int) -> OdooError:
+def invalid_leaf(token: Any, wording: int) -> OdooFault:
     """A malformed domain term; 19 names a bad operator as such."""
     if wording >= 19 and isinstance(token, tuple) and len(token) == 3:
         return value_error(f"Invalid operator in condition {token}", "leaf")

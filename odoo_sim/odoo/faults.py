@@ -124,13 +124,6 @@ class Faults:
             self._faults.clear()
             return count
 
-    def remove(self, fault_id: int) -> bool:
-        with self._lock:
-            kept = [fault for fault in self._faults if fault.id != fault_id]
-            removed = len(kept) < len(self._faults)
-            self._faults[:] = kept
-            return removed
-
     def __iter__(self) -> Any:
         with self._lock:
             return iter(list(self._faults))

@@ -10,7 +10,7 @@ from typing import Any
 from odoo_sim.odoo.errors import SimError
 from odoo_sim.odoo.orders import LINE_TAXES, order_amounts
 from odoo_sim.odoo.profiles import VersionProfile
-from odoo_sim.odoo.store import Store
+from odoo_sim.odoo.tables import Tables
 from odoo_sim.odoo.values import line_amounts
 
 
@@ -25,20 +25,20 @@ def generated_times(now: datetime, n: int, same_second: bool) -> list[datetime]:
     return [second + timedelta(microseconds=1 + i * step) for i in range(n)]
 
 
-def _active_ids(store: Store, model: str) -> list[int]:
+def _active_ids(store: Tables, model: str) -> list[int]:
     table = store.tables[model]
     active = store.getter(model, "active")
     return [table.ids[row] for row in range(len(table)) if active(row)]
 
 
-def _sellable_ids(store: Store) -> list[int]:
+def _sellable_ids(store: Tables) -> list[int]:
     """Active products to put on generated lines; combos are sold with their items, not alone."""
     kind = store.getter("product.product", "type")
     table = store.tables["product.product"]
     return [pid for pid in _active_ids(store, "product.product") if kind(table.row(pid)) != "combo"]
 
 
-def _sold_product(store: Store, product_id: int) -> tuple[int, str, Any, float]:
+def _sold_product(store: Tables, product_id: int) -> tuple[int, str, Any, float]:
     """(id, line name, unit, list price) of a product to put on generated lines."""
     row = store.tables["product.product"].row(product_id)
     uom = store.getter("product.product", "uom_id")(row)
@@ -54,7 +54,7 @@ class Generator:
     """Fills the order and line columns straight from a repeating pattern (fast, compact)."""
 
     def __init__(
-        self, store: Store, uid: int, lines_per_order: int, profile: VersionProfile
+        self, store: Tables, uid: int, lines_per_order: int, profile: VersionProfile
     ) -> None:
         self.store = store
         self.profile = profile

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from odoo_sim.odoo.calllog import CallRecord
 from odoo_sim.odoo.errors import (
-    OdooError,
+    OdooFault,
     http_error,
     no_such_method,
     private_method,
@@ -61,12 +61,12 @@ _STATUS = {
 }
 
 
-def status_of(error: OdooError) -> int:
+def status_of(error: OdooFault) -> int:
     """The HTTP status JSON-2 answers for an exception (500 for anything unexpected)."""
     return _STATUS.get(error.name, 500)
 
 
-def error_body(error: OdooError) -> dict[str, Any]:
+def error_body(error: OdooFault) -> dict[str, Any]:
     return {
         "name": error.name,
         "message": error.message,
@@ -81,7 +81,7 @@ async def json2_endpoint(sim: OdooSim, request: Request) -> Response:
     body = await request.body()
     headers = dict(request.headers)
 
-    def produce(revoked: bool, injected: OdooError | None) -> Response:
+    def produce(revoked: bool, injected: OdooFault | None) -> Response:
         return respond(sim, model, method, headers, body, revoked, injected)
 
     record = CallRecord("json2", None, model, method)
@@ -96,7 +96,7 @@ async def json2_get_endpoint(sim: OdooSim, request: Request) -> Response:
 
 
 async def web_version_endpoint(sim: OdooSim, request: Request) -> Response:
-    def produce(revoked: bool, injected: OdooError | None) -> Response:
+    def produce(revoked: bool, injected: OdooFault | None) -> Response:
         response = Response(json.dumps(sim.profile.web_version()), media_type=JSON)
         response.set_cookie(
             "session_id",
@@ -119,14 +119,14 @@ def respond(
     headers: Mapping[str, str],
     body: bytes,
     revoked: bool = False,
-    injected: OdooError | None = None,
+    injected: OdooFault | None = None,
 ) -> Response:
     """One JSON-2 request -> its HTTP response."""
     if not database_ok(sim, headers.get("x-odoo-database")):
         return no_database()
     try:
         result = call(sim, model, method, headers, body, revoked, injected)
-    except OdooError as exc:
+    except OdooFault as exc:
         return error_response(exc)
     except Exception as exc:
         return error_response(python_error(exc))
@@ -140,7 +140,7 @@ def call(
     headers: Mapping[str, str],
     body: bytes,
     revoked: bool,
-    injected: OdooError | None,
+    injected: OdooFault | None,
 ) -> Any:
     """Key, body, model, method and arguments: checked in that order, then the call."""
     _authenticate(sim, headers.get("authorization"), revoked)
@@ -195,14 +195,14 @@ def _check_method(sim: OdooSim, model: str, method: str) -> None:
     if not has_model(sim.store, model):
         raise http_error(404, f"the model {model!r} does not exist")
     if is_private(method):
-        raise OdooError(
+        raise OdooFault(
             "odoo.exceptions.AccessError", private_method(model, method, wording), "json2"
         )
     if not has_method(model, method):
         raise http_error(404, no_such_method(model, method, wording))
 
 
-def error_response(error: OdooError) -> Response:
+def error_response(error: OdooFault) -> Response:
     status = status_of(error)
     error.where = "json2"
     # Odoo sends "Bearer " with a trailing space; HTTP strips it from a field value (RFC 9110

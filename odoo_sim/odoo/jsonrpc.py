@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from odoo_sim.odoo.calllog import CallRecord
 from odoo_sim.odoo.errors import (
-    OdooError,
+    OdooFault,
     access_denied,
     error_envelope,
     no_such_method,
@@ -62,12 +62,12 @@ class RpcRequest:
 
 
 def not_json(sim: OdooSim) -> dict[str, Any]:
-    bad = OdooError("werkzeug.exceptions.BadRequest", "400 Bad Request: Invalid JSON data")
+    bad = OdooFault("werkzeug.exceptions.BadRequest", "400 Bad Request: Invalid JSON data")
     return error_envelope(None, bad, sim.profile)
 
 
 def answer(
-    sim: OdooSim, request: RpcRequest, revoked: bool = False, injected: OdooError | None = None
+    sim: OdooSim, request: RpcRequest, revoked: bool = False, injected: OdooFault | None = None
 ) -> dict[str, Any]:
     """The response envelope of a parsed (and already logged) request."""
     try:
@@ -75,7 +75,7 @@ def answer(
             raise injected
         with sim.mutex:
             result = dispatch(sim, request.service, request.method, request.args, revoked)
-    except OdooError as exc:
+    except OdooFault as exc:
         return error_envelope(request.id, exc, sim.profile)
     except Exception as exc:
         log.debug("odoo sim: call failed", exc_info=True)
@@ -86,12 +86,12 @@ def answer(
 def dispatch(
     sim: OdooSim, service: Any, method: Any, args: list[Any], revoked: bool = False
 ) -> Any:
-    """`dispatch_rpc(service, method, args)`: raises OdooError like the server would."""
+    """`dispatch_rpc(service, method, args)`: raises OdooFault like the server would."""
     if service == "common":
         return _common(sim, method, args, revoked)
     if service == "object":
         return _object(sim, method, args, revoked)
-    raise OdooError("builtins.KeyError", repr(service), "common")
+    raise OdooFault("builtins.KeyError", repr(service), "common")
 
 
 def _common(sim: OdooSim, method: Any, args: list[Any], revoked: bool) -> Any:
@@ -101,7 +101,7 @@ def _common(sim: OdooSim, method: Any, args: list[Any], revoked: bool) -> Any:
         return _exp_authenticate(sim, revoked, *args)
     if method == "login":
         return _exp_login(sim, revoked, *args)
-    raise OdooError("builtins.KeyError", repr(f"exp_{method}"), "common")
+    raise OdooFault("builtins.KeyError", repr(f"exp_{method}"), "common")
 
 
 def _exp_authenticate(
@@ -117,7 +117,7 @@ def _exp_login(sim: OdooSim, revoked: bool, db: Any, login: Any, password: Any) 
 
 def check_database(sim: OdooSim, db: Any) -> None:
     if db != sim.database:
-        raise OdooError(
+        raise OdooFault(
             "psycopg2.OperationalError",
             'connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: '
             f'FATAL:  database "{db}" does not exist\n',
@@ -134,7 +134,7 @@ def _object(sim: OdooSim, method: Any, args: list[Any], revoked: bool) -> Any:
         return _execute_kw(sim, *args[3:])
     if method == "execute":
         return _execute_kw(sim, args[3], args[4], args[5:])
-    raise OdooError("builtins.NameError", f"Method not available {method}")
+    raise OdooFault("builtins.NameError", f"Method not available {method}")
 
 
 def _execute_kw(sim: OdooSim, model: Any, name: Any, args: Any, kw: Any = None) -> Any:
@@ -156,13 +156,13 @@ def _check_method(sim: OdooSim, model: Any, name: Any) -> None:
     if wording < 18:
         _check_private(model, name, wording)
     if not has_model(sim.store, model):
-        raise OdooError("odoo.exceptions.UserError", f"Object {model} doesn't exist", "model")
+        raise OdooFault("odoo.exceptions.UserError", f"Object {model} doesn't exist", "model")
     if wording >= 18:
         _check_private(model, name, wording)
     if not has_method(model, name):
-        raise OdooError("builtins.AttributeError", no_such_method(model, name, wording), "method")
+        raise OdooFault("builtins.AttributeError", no_such_method(model, name, wording), "method")
 
 
 def _check_private(model: Any, name: Any, wording: int) -> None:
     if is_private(name):
-        raise OdooError("odoo.exceptions.AccessError", private_method(model, name, wording))
+        raise OdooFault("odoo.exceptions.AccessError", private_method(model, name, wording))

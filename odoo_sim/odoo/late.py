@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from odoo_sim.odoo.errors import SimConflict, SimNotFound
-from odoo_sim.odoo.store import Store
+from odoo_sim.odoo.tables import Tables
 
 if TYPE_CHECKING:
     from odoo_sim.odoo.sim import OdooSim
@@ -40,7 +40,7 @@ class LateOrder:
         }
 
 
-def hide_order(store: Store, order_id: int) -> None:
+def hide_order(store: Tables, order_id: int) -> None:
     """Make an order and its lines invisible to other transactions."""
     orders = store.tables["sale.order"]
     lines = store.raw("sale.order", orders.row(order_id), "order_line")
@@ -48,7 +48,7 @@ def hide_order(store: Store, order_id: int) -> None:
     store.tables["sale.order.line"].hidden.update(lines)
 
 
-def reveal_order(store: Store, order_id: int) -> None:
+def reveal_order(store: Tables, order_id: int) -> None:
     orders = store.tables["sale.order"]
     if orders.row(order_id) is None:
         raise SimNotFound(f"sale.order {order_id!r} does not exist")

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from odoo_sim.odoo.store import Store
 from odoo_sim.odoo.table import Row
+from odoo_sim.odoo.tables import Tables
 
 
 class BaseModel:
@@ -15,7 +15,7 @@ class BaseModel:
     `count`; see `BaseModel16`)."""
 
     def __init__(
-        self, store: Store, model: str, context: Mapping[str, Any], ids: Any = None
+        self, store: Tables, model: str, context: Mapping[str, Any], ids: Any = None
     ) -> None:
         self._store = store
         self._model = model
@@ -142,7 +142,7 @@ def is_private(name: Any) -> bool:
     return isinstance(name, str) and PRIVATE.match(name) is not None
 
 
-def has_model(store: Store, model: Any) -> bool:
+def has_model(store: Tables, model: Any) -> bool:
     return model in store.tables or model == "res.users"
 
 
@@ -153,7 +153,7 @@ def has_method(model: Any, name: Any) -> bool:
 
 
 def bound_method(
-    store: Store,
+    store: Tables,
     model: str,
     name: str,
     context: Any,

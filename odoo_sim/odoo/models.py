@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from odoo_sim.odoo.table import Row
 
 if TYPE_CHECKING:
-    from odoo_sim.odoo.store import Store
+    from odoo_sim.odoo.tables import Tables
 
 TAX_ID = 1
 
-Compute = Callable[["Store", Row], Any]
+Compute = Callable[["Tables", Row], Any]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _code_name(code: Any, name: str) -> str:
     return f"[{code}] {name}" if code else name
 
 
-def _partner_commercial_row(store: Store, row: Row) -> Row:
+def _partner_commercial_row(store: Tables, row: Row) -> Row:
     table = store.tables["res.partner"]
     for _ in range(32):
         parent = table.row(store.raw("res.partner", row, "parent_id"))
@@ -44,7 +44,7 @@ def _partner_commercial_row(store: Store, row: Row) -> Row:
     return row
 
 
-def _partner_company_name(store: Store, row: Row) -> Any:
+def _partner_company_name(store: Tables, row: Row) -> Any:
     commercial = _partner_commercial_row(store, row)
     return (
         store.raw("res.partner", commercial, "name")
@@ -53,7 +53,7 @@ def _partner_company_name(store: Store, row: Row) -> Any:
     )
 
 
-def _partner_display(store: Store, row: Row) -> str:
+def _partner_display(store: Tables, row: Row) -> str:
     name = store.raw("res.partner", row, "name") or ""
     parent = store.tables["res.partner"].row(store.raw("res.partner", row, "parent_id"))
     if parent is None or store.raw("res.partner", row, "is_company"):
@@ -62,28 +62,28 @@ def _partner_display(store: Store, row: Row) -> str:
     return f"{company}, {name}"
 
 
-def _product_display(store: Store, row: Row) -> str:
+def _product_display(store: Tables, row: Row) -> str:
     name = store.getter("product.product", "name")(row) or ""
     return _code_name(store.raw("product.product", row, "default_code"), name)
 
 
-def _template_display(store: Store, row: Row) -> str:
+def _template_display(store: Tables, row: Row) -> str:
     name = store.raw("product.template", row, "name") or ""
     return _code_name(store.raw("product.template", row, "default_code"), name)
 
 
-def _line_display(store: Store, row: Row) -> str:
+def _line_display(store: Tables, row: Row) -> str:
     order = store.related_raw("sale.order.line", row, "order_id", "name") or ""
     text = (store.raw("sale.order.line", row, "name") or "").split("\n")[0]
     return f"{order} - {text}"
 
 
-def _state_display(store: Store, row: Row) -> str:
+def _state_display(store: Tables, row: Row) -> str:
     code = store.related_raw("res.country.state", row, "country_id", "code")
     return f"{store.raw('res.country.state', row, 'name')} ({code})"
 
 
-def _variants(store: Store, row: Row) -> tuple[int, ...]:
+def _variants(store: Tables, row: Row) -> tuple[int, ...]:
     return store.raw("product.template", row, "product_variant_ids")
 
 

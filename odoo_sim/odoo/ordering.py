@@ -7,14 +7,14 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from odoo_sim.odoo.errors import OdooError, value_error
+from odoo_sim.odoo.errors import OdooFault, value_error
 from odoo_sim.odoo.models import MODELS
 from odoo_sim.odoo.predicates import Getter
 from odoo_sim.odoo.table import Row
 from odoo_sim.odoo.values import X2MANY, is_null
 
 if TYPE_CHECKING:
-    from odoo_sim.odoo.store import Store
+    from odoo_sim.odoo.tables import Tables
 
 _ORDER_RE = re.compile(
     r'^(\s*([a-z0-9:_]+|"[a-z0-9:_]+")(\s+(desc|asc))?\s*(,|$))+(?<!,)$', re.IGNORECASE
@@ -22,10 +22,10 @@ _ORDER_RE = re.compile(
 OrderTerm = tuple[tuple[str, ...], bool]  # (field path, descending)
 
 
-def order_terms(store: Store, model: str, order: str | None) -> list[OrderTerm]:
+def order_terms(store: Tables, model: str, order: str | None) -> list[OrderTerm]:
     spec = order or default_order(store, model)
     if not _ORDER_RE.match(spec):
-        raise OdooError(
+        raise OdooFault(
             "odoo.exceptions.UserError",
             f'Invalid "order" specified ({spec}). A valid "order" specification is a '
             "comma-separated list of valid field names (optionally followed by asc/desc "
@@ -38,7 +38,7 @@ def order_terms(store: Store, model: str, order: str | None) -> list[OrderTerm]:
     return terms
 
 
-def default_order(store: Store, model: str) -> str:
+def default_order(store: Tables, model: str) -> str:
     """The model's `_order` in the store's version (18 changed a few)."""
     spec = MODELS[model]
     if spec.order_18 and store.profile.fieldset >= 18:
@@ -46,7 +46,7 @@ def default_order(store: Store, model: str) -> str:
     return spec.order
 
 
-def sort_rows(store: Store, model: str, rows: list[Row], terms: Sequence[OrderTerm]) -> list[Row]:
+def sort_rows(store: Tables, model: str, rows: list[Row], terms: Sequence[OrderTerm]) -> list[Row]:
     """Stable multi-key sort; nulls last ascending and first descending, like PostgreSQL."""
     for path, desc in reversed(terms):
         boolean = store.path_field(model, path)["type"] == "boolean"
@@ -63,7 +63,7 @@ def _order_parts(spec: str) -> list[tuple[str, bool]]:
 
 
 def _expand(
-    store: Store,
+    store: Tables,
     model: str,
     name: str,
     desc: bool,
@@ -86,7 +86,7 @@ def _expand(
     return terms
 
 
-def _sortable(store: Store, model: str, name: str) -> bool:
+def _sortable(store: Tables, model: str, name: str) -> bool:
     info = store.fields[model][name]
     if info["type"] in X2MANY:
         return False

@@ -10,8 +10,8 @@ from typing import Any
 from odoo_sim.odoo.errors import SimConflict, SimError, SimNotFound
 from odoo_sim.odoo.models import TAX_ID
 from odoo_sim.odoo.profiles import VersionProfile
-from odoo_sim.odoo.store import Store
 from odoo_sim.odoo.table import Row
+from odoo_sim.odoo.tables import Tables
 from odoo_sim.odoo.values import float_round, format_datetime, line_amounts
 
 LINE_TAXES = (TAX_ID,)
@@ -30,7 +30,7 @@ class OrderBook:
     """Creates and moves sale orders in a store, as user `uid`, at the clock's time."""
 
     def __init__(
-        self, store: Store, uid: int, clock: Callable[[], datetime], profile: VersionProfile
+        self, store: Tables, uid: int, clock: Callable[[], datetime], profile: VersionProfile
     ) -> None:
         self.store = store
         self.uid = uid

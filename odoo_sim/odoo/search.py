@@ -20,11 +20,11 @@ from odoo_sim.odoo.predicates import (
 from odoo_sim.odoo.table import Row, Table
 
 if TYPE_CHECKING:
-    from odoo_sim.odoo.store import Store
+    from odoo_sim.odoo.tables import Tables
 
 
 def search_rows(
-    store: Store,
+    store: Tables,
     model: str,
     domain: Any,
     offset: int | None = 0,
@@ -44,13 +44,13 @@ def search_rows(
 
 
 def count_rows(
-    store: Store, model: str, domain: Any, limit: int | None = None, active_test: bool = True
+    store: Tables, model: str, domain: Any, limit: int | None = None, active_test: bool = True
 ) -> int:
     pred, rows = _matcher(store, model, domain, active_test)
     return sum(1 for _ in itertools.islice(filter(pred, rows), limit or None))
 
 
-def name_search_ids(store: Store, model: str, name: Any, op: str) -> list[int]:
+def name_search_ids(store: Tables, model: str, name: Any, op: str) -> list[int]:
     """Ids whose display name matches, like `_name_search` with `active_test=False`."""
     get = store.getter(model, "display_name")
     if op in ("in", "not in"):
@@ -64,7 +64,7 @@ def name_search_ids(store: Store, model: str, name: Any, op: str) -> list[int]:
 
 
 def _matcher(
-    store: Store, model: str, domain: Any, active_test: bool
+    store: Tables, model: str, domain: Any, active_test: bool
 ) -> tuple[Pred, Sequence[Row]]:
     """The predicate of the domain (uncommitted rows left out) and the rows it must scan."""
     node = DomainCompiler(store, model).compile(active_domain(store, model, domain, active_test))
@@ -79,7 +79,7 @@ def _visible(table: Table, row: Row) -> bool:
     return not table.hidden or table.ids[row] not in table.hidden
 
 
-def active_domain(store: Store, model: str, domain: Any, active_test: bool) -> Any:
+def active_domain(store: Tables, model: str, domain: Any, active_test: bool) -> Any:
     """Hide archived records unless `active_test` is off or the domain names `active`."""
     if not active_test or "active" not in store.fields[model]:
         return domain

@@ -21,7 +21,7 @@ from odoo_sim.odoo.late import LateOrder, hide_order, reveal_order
 from odoo_sim.odoo.methods import BaseModel
 from odoo_sim.odoo.orders import OrderBook
 from odoo_sim.odoo.profiles import PROFILES
-from odoo_sim.odoo.store import Store
+from odoo_sim.odoo.tables import Tables
 from odoo_sim.odoo.tenants import TenantCall
 from odoo_sim.odoo.values import utcnow
 
@@ -61,7 +61,7 @@ class OdooSim:
         fields = {
             model: dict(described) for model, described in fields_for(self.profile.fieldset).items()
         }
-        self.store = Store(fields, self.profile)
+        self.store = Tables(fields, self.profile)
         self.orders = OrderBook(self.store, uid, self._now, self.profile)
         self.app = build_app(self)
 
@@ -115,18 +115,8 @@ class OdooSim:
         with self.mutex:
             return list(self._log.tenant_calls)
 
-    # ---- JSON-RPC in process (no faults)
-
-    def handle_jsonrpc(self, body: bytes | str) -> dict[str, Any]:
-        """One `POST /jsonrpc` body -> the response envelope (always HTTP 200, like Odoo)."""
-        request = jsonrpc.RpcRequest.parse(body)
-        if request is None:
-            return jsonrpc.not_json(self)
-        self.log_call(request.record())
-        return jsonrpc.answer(self, request)
-
     def dispatch(self, service: Any, method: Any, args: Any) -> Any:
-        """`dispatch_rpc(service, method, args)`, logged: raises OdooError like the server."""
+        """`dispatch_rpc(service, method, args)`, logged: raises OdooFault like the server."""
         args = list(args) if isinstance(args, (list, tuple)) else []
         with self.mutex:
             self._log.record(jsonrpc.RpcRequest(None, service, method, args).record())

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, date, datetime
 from typing import Any
 
-from odoo_sim.odoo.errors import OdooError
+from odoo_sim.odoo.errors import OdooFault
 
 X2MANY = frozenset({"one2many", "many2many"})
 TAX_RATE = 0.15
@@ -76,7 +76,7 @@ def parse_datetime(value: Any, op: str = "=") -> datetime:
             return naive_utc(datetime.fromisoformat(text))
         except ValueError:
             pass
-    raise OdooError(
+    raise OdooFault(
         "psycopg2.errors.InvalidDatetimeFormat",
         f'invalid input syntax for type timestamp: "{value}"\n',
     )
@@ -90,7 +90,7 @@ def parse_date(value: Any) -> date:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise OdooError(
+        raise OdooFault(
             "psycopg2.errors.InvalidDatetimeFormat",
             f'invalid input syntax for type date: "{value}"\n',
         ) from None
@@ -106,7 +106,7 @@ def coerce(ftype: str, value: Any, op: str = "=") -> Any:
         try:
             return int(value)
         except ValueError:
-            raise OdooError(
+            raise OdooFault(
                 "psycopg2.errors.InvalidTextRepresentation",
                 f'invalid input syntax for type integer: "{value}"\n',
             ) from None

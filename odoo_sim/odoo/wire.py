@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from odoo_sim.odoo import tenants
 from odoo_sim.odoo.calllog import CallRecord
-from odoo_sim.odoo.errors import OdooError
+from odoo_sim.odoo.errors import OdooFault
 from odoo_sim.odoo.faults import HANG_SECONDS, Call, Fault
 from odoo_sim.odoo.tenants import TenantCall, tenant_of
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from odoo_sim.odoo.sim import OdooSim
 
 #: Builds the real answer; told whether API keys are revoked and which error to raise instead.
-Produce = Callable[[bool, OdooError | None], Response]
+Produce = Callable[[bool, OdooFault | None], Response]
 _POLL = 0.05
 
 
@@ -88,9 +88,9 @@ def truncated(response: Response) -> Response:
     return Response(body[: len(body) // 2], 200, media_type=media_type)
 
 
-def injected_error(fault: Fault) -> OdooError:
+def injected_error(fault: Fault) -> OdooFault:
     name = fault.error or "builtins.Exception"
-    return OdooError(
+    return OdooFault(
         name, fault.message or f"{name.rsplit('.', 1)[-1]} (injected by the simulator)"
     )
 

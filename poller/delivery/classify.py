@@ -40,7 +40,7 @@ def classify_response(status: int, body: str = "", retry_after: float | None = N
     return Outcome(Verdict.DEAD, status, error)
 
 
-def classify_exception(exc: httpx.HTTPError) -> Outcome:
+def classify_http_error(exc: httpx.HTTPError) -> Outcome:
     """Timeouts, resets, refused connections and broken responses are all worth a retry."""
     if isinstance(exc, httpx.TimeoutException):
         return Outcome(Verdict.RETRY, error=f"timed out ({type(exc).__name__})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from poller.delivery.classify import Outcome, classify_exception, classify_response
+from poller.delivery.classify import Outcome, classify_http_error, classify_response
 from poller.http_headers import parse_retry_after
 from poller.redact import Redactor
 
@@ -27,7 +27,7 @@ async def post_event(
         )
     except httpx.HTTPError as exc:
         redact.exception(exc)  # in place: its text came from outside
-        return classify_exception(exc)
+        return classify_http_error(exc)
     return classify_response(
         response.status_code,
         redact(response.text) if response.status_code >= 300 else "",

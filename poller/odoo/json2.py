@@ -18,7 +18,7 @@ from poller.odoo.errors import (
     OdooServerError,
 )
 from poller.odoo.http import OdooHttp
-from poller.odoo.jsonrpc import classify_exception
+from poller.odoo.jsonrpc import odoo_error_class
 
 #: What Odoo's 404 page says when no database answers to the name in `X-Odoo-Database`.
 NO_DATABASE = "No database is selected"
@@ -118,4 +118,4 @@ def classify_status(status: int, name: str, message: str) -> tuple[type[OdooErro
         return OdooServerError, True
     if status in STATUS_ERRORS:
         return STATUS_ERRORS[status], False
-    return classify_exception(name, message)
+    return odoo_error_class(name, message)

@@ -38,7 +38,7 @@ POSITIONAL = {
 }
 
 
-def classify_exception(name: str, message: str, code: Any = None) -> tuple[type[OdooError], bool]:
+def odoo_error_class(name: str, message: str, code: Any = None) -> tuple[type[OdooError], bool]:
     """The error class (and whether it is transient) for an Odoo exception name and message."""
     short = name.rsplit(".", 1)[-1]
     if short in ("AccessDenied", "SessionExpiredException", "Unauthorized") or code == 100:
@@ -64,7 +64,7 @@ def classify_rpc_error(error: dict[str, Any]) -> tuple[type[OdooError], str, str
     data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     name = str(data.get("name") or "")
     message = str(data.get("message") or error.get("message") or "unknown error")
-    cls, transient = classify_exception(name, message, error.get("code"))
+    cls, transient = odoo_error_class(name, message, error.get("code"))
     return cls, message, name, transient
 
 

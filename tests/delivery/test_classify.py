@@ -8,7 +8,7 @@ import pytest
 from poller.delivery.classify import (
     BODY_EXCERPT,
     Verdict,
-    classify_exception,
+    classify_http_error,
     classify_response,
 )
 
@@ -132,7 +132,7 @@ def _request() -> httpx.Request:
     ids=lambda exc: type(exc).__name__,
 )
 def test_transport_failures_retry(exc: httpx.HTTPError) -> None:
-    outcome = classify_exception(exc)
+    outcome = classify_http_error(exc)
     assert outcome.verdict is Verdict.RETRY
     assert outcome.status is None
     assert outcome.error
@@ -140,12 +140,12 @@ def test_transport_failures_retry(exc: httpx.HTTPError) -> None:
 
 
 def test_timeouts_say_they_timed_out() -> None:
-    outcome = classify_exception(httpx.ReadTimeout("x", request=_request()))
+    outcome = classify_http_error(httpx.ReadTimeout("x", request=_request()))
     assert outcome.error == "timed out (ReadTimeout)"
 
 
 def test_connection_error_message_is_bounded() -> None:
-    outcome = classify_exception(httpx.ConnectError("refused " * 100, request=_request()))
+    outcome = classify_http_error(httpx.ConnectError("refused " * 100, request=_request()))
     assert outcome.error is not None
     assert outcome.error.startswith("ConnectError: refused")
     assert len(outcome.error) <= BODY_EXCERPT

@@ -16,7 +16,7 @@ from odoo_sim.odoo.table import Row, Table
 from odoo_sim.odoo.values import X2MANY, format_datetime, is_null, stored_value
 
 
-class Store:
+class Tables:
     """The records of every simulated model and the ORM-like operations on them (no locking)."""
 
     def __init__(
