@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
-from poller.blocks import all_connections, save_connection
+from poller.blocks import all_connections, load_connection, save_connection
 from poller.connections import ConnectionConfig
 from poller.crypto import SecretBox
 from poller.cursor import start_scan
 from poller.delivery.signing import generate_webhook_secret
-from poller.errors import ConnectionNotFound, PollerError
+from poller.errors import (
+    ConnectionNotFound,
+    InvalidConnection,
+    PollerError,
+    UsageError,
+)
 from poller.odoo.client import OdooClient
 from poller.odoo.reader import CONFIRMED_STATES
 from poller.redact import Redactor
 from poller.settings import Settings
+from poller.state.models import OPEN_STATUSES, Delivery, DeliveryStatus
 from poller.state.store import Store
 from poller.webhook_check import Check, check_webhook
 
@@ -43,18 +51,51 @@ def build_config(
     transport: str = "auto",
 ) -> NewConnection:
     generated = None if webhook_secret else generate_webhook_secret()
-    config = ConnectionConfig(
-        name=name,
-        odoo_url=odoo_url,
-        database=database,
-        username=username,
-        api_key_encrypted=box.encrypt(api_key),
-        webhook_url=webhook_url,
-        webhook_secret_encrypted=box.encrypt(webhook_secret or generated or ""),
-        poll_interval_seconds=poll_interval_seconds,
-        transport=transport,
-    )
-    return NewConnection(config, generated)
+    fields = {
+        "name": name,
+        "odoo_url": odoo_url,
+        "database": database,
+        "username": username,
+        "api_key_encrypted": box.encrypt(api_key),
+        "webhook_url": webhook_url,
+        "webhook_secret_encrypted": box.encrypt(webhook_secret or generated or ""),
+        "poll_interval_seconds": poll_interval_seconds,
+        "transport": transport,
+    }
+    return NewConnection(validated(fields), generated)
+
+
+def validated(fields: dict[str, Any]) -> ConnectionConfig:
+    """A connection from what an operator gave; what the model refuses is a UsageError that
+    names the fields and why, never their values (one may be a secret's ciphertext)."""
+    try:
+        return ConnectionConfig.model_validate(fields)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'connection'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise UsageError(f"the connection is not valid: {reasons}") from None
+
+
+async def connection_exists(name: str) -> bool:
+    """Whether a connection block of that name exists, whether it validates or not."""
+    try:
+        await load_connection(name)
+    except ConnectionNotFound:
+        return False
+    except InvalidConnection:
+        return True
+    return True
+
+
+async def refuse_taken_name(name: str) -> None:
+    """`add` never overwrites: a connection is changed with `edit`."""
+    if await connection_exists(name):
+        raise UsageError(
+            f"connection '{name}' exists already",
+            hint=f"Change it with `poller edit {name}`, or `poller delete {name}` it first",
+        )
 
 
 async def register(config: ConnectionConfig, store: Store, since: datetime | None) -> int:
@@ -173,7 +214,7 @@ def apply_edit(
         update["api_key_encrypted"] = box.encrypt(str(secrets["api_key"]))
     if secrets.get("webhook_secret"):
         update["webhook_secret_encrypted"] = box.encrypt(str(secrets["webhook_secret"]))
-    edited = ConnectionConfig.model_validate({**config.model_dump(), **update})
+    edited = validated({**config.model_dump(), **update})
     state = store.states.ensure_connection(config.name)
     connection_id = int(state.id or 0)
     if {"poll_interval_seconds", "enabled"} & set(update):
@@ -190,3 +231,34 @@ def apply_edit(
         due = store.outbox.retry_now(connection_id=connection_id)
         notes.append(f"{due} failed or dead-lettered deliveries go out with the next poll.")
     return edited, notes
+
+
+RETRYABLE = (DeliveryStatus.RETRYING, DeliveryStatus.DEAD)
+DISCARDABLE = (*OPEN_STATUSES, DeliveryStatus.DEAD)
+
+
+def check_deliveries(
+    store: Store,
+    ids: Sequence[int],
+    allowed: Sequence[DeliveryStatus],
+    doing: str,
+    connection_id: int | None = None,
+) -> list[Delivery]:
+    """The deliveries of `ids`, each in one of the `allowed` statuses (and of the connection,
+    when one is named); a UsageError for the first that is not, before anything changes."""
+    found = store.outbox.by_ids(ids)
+    for delivery_id in ids:
+        row = found.get(delivery_id)
+        if row is None or (connection_id is not None and row.connection_id != connection_id):
+            where = "" if connection_id is None else " of that connection"
+            raise UsageError(
+                f"no delivery{where} with id {delivery_id}", hint="See `poller retries`"
+            )
+        if row.status not in allowed:
+            *others, last = (str(status) for status in allowed)
+            raise UsageError(
+                f"delivery {delivery_id} is {row.status}: only {', '.join(others)} or {last} "
+                f"deliveries can be {doing}",
+                hint="See `poller retries`",
+            )
+    return [found[delivery_id] for delivery_id in ids]

@@ -23,6 +23,12 @@ class ConfigError(PollerError):
     """Settings, keys or connection definitions are missing or wrong."""
 
 
+class UsageError(ConfigError):
+    """The command line asks for what cannot be: a value outside what is allowed, a name that
+    is taken, a delivery that does not exist. The CLI exits with code 2 for it, as for click's
+    own usage errors, before anything is saved."""
+
+
 class EncryptionKeyError(ConfigError):
     """POLLER_ENCRYPTION_KEY is missing, malformed, or cannot decrypt a stored secret."""
 

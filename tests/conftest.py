@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -165,10 +166,14 @@ async def connection(
     stockmaster: RunningReceiver,
 ) -> AsyncIterator[ConnectionConfig]:
     """The seeded shop registered as connection `acme`: its block in Prefect, its state row."""
-    from poller.blocks import save_connection
+    from poller.blocks import delete_connection_block, save_connection
+    from poller.errors import ConnectionNotFound
     from poller.runtime import default_store
 
     config = make_config(poller_settings, odoo, stockmaster)
     await save_connection(config)
     default_store(poller_settings).states.ensure_connection(config.name, since=BEFORE_SEED)
     yield config
+    # the Prefect server is the session's: a block left behind is a name `poller add` refuses
+    with contextlib.suppress(ConnectionNotFound):
+        await delete_connection_block(config.name)

@@ -10,12 +10,16 @@ import typer
 
 from poller.cli.app import (
     app,
+    checked,
+    connection_ref,
     console,
     err_console,
     one_line_errors,
     print_rows,
     run,
+    usage_error,
     use_prefect_api,
+    whole_number,
 )
 from poller.cli.secret_input import (
     API_KEY_ENV,
@@ -25,9 +29,20 @@ from poller.cli.secret_input import (
     refuse_webhook_secret_value,
     secret_from_env,
     secret_from_file,
-    usage_error,
 )
-from poller.errors import ConfigError
+from poller.clock import utcnow
+from poller.connections import (
+    INTERVAL_RULE,
+    MAX_INTERVAL_SECONDS,
+    MIN_INTERVAL_SECONDS,
+    NAME_RULE,
+    TRANSPORTS,
+    check_label,
+    check_name,
+    check_url,
+    shown,
+)
+from poller.errors import ConfigError, ConnectionNotFound, UsageError
 from poller.redact import strip_userinfo
 
 CONNECTION_COLUMNS = (
@@ -45,28 +60,93 @@ CONNECTION_COLUMNS = (
 )
 
 
+EARLIEST_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
+SINCE_RULE = "an ISO 8601 date or time from 1970 up to now, e.g. 2026-11-01 or 2026-11-01T08:00"
+
+
+def since_moment(value: str) -> datetime:
+    """A `--since` value: ISO 8601, UTC unless it says otherwise, not before 1970 (a cursor
+    minus the overlap must stay a date) and not in the future (it would skip orders)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{shown(value)} is not a date: give {SINCE_RULE}") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment < EARLIEST_SINCE:
+        raise ValueError(f"{shown(value)} is before 1970: give {SINCE_RULE}")
+    if moment > utcnow():
+        raise ValueError(f"{shown(value)} is in the future: give {SINCE_RULE}")
+    return moment
+
+
 def parse_since(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"--since {value!r} is not a date",
-            hint="Use ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00",
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return since_moment(value)
+    except ValueError as exc:
+        raise UsageError(f"--since {exc}") from None
+
+
+def _odoo_url(url: str) -> str:
+    return check_url(url, base=True)
+
+
+def _webhook_url(url: str) -> str:
+    return check_url(url, base=False)
+
+
+def _database(value: str) -> str:
+    return check_label(value, "Odoo database")
+
+
+def _username(value: str) -> str:
+    return check_label(value, "Odoo login")
+
+
+def _transport(value: str) -> str:
+    if value not in TRANSPORTS:
+        *others, last = TRANSPORTS
+        raise ValueError(f"{shown(value)} is not a transport: give {', '.join(others)} or {last}")
+    return value
+
+
+NAME = checked(check_name)
+ODOO_URL = checked(_odoo_url)
+WEBHOOK_URL = checked(_webhook_url)
+DATABASE = checked(_database)
+USERNAME = checked(_username)
+TRANSPORT = checked(_transport)
+SINCE = checked(since_moment)
+INTERVAL = whole_number(MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS, INTERVAL_RULE)
 
 
 @app.command()
 @one_line_errors
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Lowercase letters, digits, dashes.")],
-    odoo_url: Annotated[str, typer.Option(prompt="Odoo URL", help="e.g. https://acme.odoo.com")],
-    database: Annotated[str, typer.Option(prompt="Odoo database")],
-    username: Annotated[str, typer.Option(prompt="Odoo login")],
-    webhook_url: Annotated[str, typer.Option(prompt="StockMaster webhook URL")],
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help=f"The connection's name: {NAME_RULE}.", callback=NAME),
+    ],
+    odoo_url: Annotated[
+        str,
+        typer.Option(
+            prompt="Odoo URL",
+            callback=ODOO_URL,
+            help="http(s) base URL, e.g. https://acme.odoo.com (no user:password@).",
+        ),
+    ],
+    database: Annotated[str, typer.Option(prompt="Odoo database", callback=DATABASE)],
+    username: Annotated[str, typer.Option(prompt="Odoo login", callback=USERNAME)],
+    webhook_url: Annotated[
+        str,
+        typer.Option(
+            prompt="StockMaster webhook URL",
+            callback=WEBHOOK_URL,
+            help="http(s) URL (no user:password@, no #fragment).",
+        ),
+    ],
     api_key_file: Annotated[
         str | None,
         typer.Option(
@@ -89,10 +169,19 @@ def add(
             f"{WEBHOOK_SECRET_ENV}, else one is generated (whsec_...) and printed once.",
         ),
     ] = None,
-    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 60,
-    transport: Annotated[str, typer.Option(help="auto, jsonrpc or json2.")] = "auto",
+    interval: Annotated[
+        int,
+        typer.Option(parser=INTERVAL, metavar="SECONDS", help=f"Between polls: {INTERVAL_RULE}."),
+    ] = 60,
+    transport: Annotated[
+        str, typer.Option(callback=TRANSPORT, help="auto, jsonrpc or json2.")
+    ] = "auto",
     since: Annotated[
-        str | None, typer.Option(help="Deliver orders confirmed since this date (default: now).")
+        str | None,
+        typer.Option(
+            callback=SINCE,
+            help="Deliver orders written since this date, up to now (default: now).",
+        ),
     ] = None,
     skip_test: Annotated[bool, typer.Option("--no-test", help="Save without testing.")] = False,
     api_key_value: Annotated[
@@ -123,9 +212,11 @@ def add(
         else secret_from_env(WEBHOOK_SECRET_ENV)
     )
     use_prefect_api()
+    from poller.admin import build_config, check_connection, refuse_taken_name, register
+
+    run(refuse_taken_name(name))
     if api_key is None:
         api_key = typer.prompt("Odoo API key", hide_input=True)
-    from poller.admin import build_config, check_connection, register
     from poller.crypto import secret_box_from_env
     from poller.runtime import default_store
     from poller.settings import get_settings
@@ -180,7 +271,11 @@ def _print_checks(checks: list[Any]) -> None:
 
 @app.command()
 @one_line_errors
-def test(name: Annotated[str, typer.Argument(help="Connection name or id.")]) -> None:
+def test(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Connection name or id.", callback=connection_ref)
+    ],
+) -> None:
     """Check a connection: secrets, Odoo (version, transport, user), waiting orders, webhook."""
     use_prefect_api()
     from poller.admin import check_connection
@@ -210,11 +305,12 @@ def list_connections(
 ) -> None:
     """Every connection: state, breaker, cursor, last poll, queue depth."""
     use_prefect_api()
-    from poller.blocks import all_connections
+    from poller.blocks import list_connection_blocks
     from poller.runtime import default_store
 
     store = default_store()
-    rows = _connection_rows(run(all_connections()), store)
+    configs, invalid = _parsed(run(list_connection_blocks()))
+    rows = _connection_rows(configs, store) + [_invalid_row(name, store) for name in invalid]
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
         return
@@ -222,6 +318,31 @@ def list_connections(
         err_console.print("No connections yet: add one with `poller add`.")
         return
     print_rows("Connections", rows, CONNECTION_COLUMNS)
+
+
+def _parsed(blocks: list[Any]) -> tuple[list[Any], list[str]]:
+    """The connections whose blocks validate, and the names of those that do not (edited by
+    hand, or saved under older rules): listed, never a traceback."""
+    from pydantic import ValidationError
+
+    configs, invalid = [], []
+    for block in blocks:
+        try:
+            configs.append(block.to_config())
+        except ValidationError:
+            invalid.append(block.name)
+    return configs, invalid
+
+
+def _invalid_row(name: str, store: Any) -> dict[str, Any]:
+    state = next((s for s in store.states.connections() if s.name == name), None)
+    row: dict[str, Any] = dict.fromkeys(CONNECTION_COLUMNS)
+    return {
+        **row,
+        "id": state.id if state else None,
+        "name": name,
+        "state": "invalid block (see `poller test`)",
+    }
 
 
 def _connection_rows(configs: list[Any], store: Any) -> list[dict[str, Any]]:
@@ -274,7 +395,11 @@ def _lease(state: Any, now: datetime) -> str | None:
 
 @app.command("reset-circuit")
 @one_line_errors
-def reset_circuit(name: Annotated[str, typer.Argument(help="Connection name or id.")]) -> None:
+def reset_circuit(
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Connection name or id.", callback=connection_ref)
+    ],
+) -> None:
     """Close a connection's circuit breaker by hand: its next scheduled poll runs."""
     from poller.runtime import default_store
 
@@ -291,10 +416,14 @@ def reset_circuit(name: Annotated[str, typer.Argument(help="Connection name or i
 @one_line_errors
 def edit(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Connection name or id.")],
-    odoo_url: Annotated[str | None, typer.Option()] = None,
-    database: Annotated[str | None, typer.Option()] = None,
-    username: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Connection name or id.", callback=connection_ref)
+    ],
+    odoo_url: Annotated[
+        str | None, typer.Option(callback=ODOO_URL, help="http(s) base URL, no user:password@.")
+    ] = None,
+    database: Annotated[str | None, typer.Option(callback=DATABASE)] = None,
+    username: Annotated[str | None, typer.Option(callback=USERNAME)] = None,
     api_key: Annotated[
         bool,
         typer.Option("--api-key", help="Prompt (without echo) for a new Odoo API key; no value."),
@@ -309,7 +438,10 @@ def edit(
             help="Read a new Odoo API key from this file ('-': from stdin).",
         ),
     ] = None,
-    webhook_url: Annotated[str | None, typer.Option()] = None,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(callback=WEBHOOK_URL, help="http(s) URL, no user:password@, no #fragment."),
+    ] = None,
     webhook_secret: Annotated[
         bool,
         typer.Option(
@@ -326,8 +458,13 @@ def edit(
             help="Read a new webhook secret from this file ('-': from stdin).",
         ),
     ] = None,
-    interval: Annotated[int | None, typer.Option(help="Seconds between polls.")] = None,
-    transport: Annotated[str | None, typer.Option(help="auto, jsonrpc or json2.")] = None,
+    interval: Annotated[
+        int | None,
+        typer.Option(parser=INTERVAL, metavar="SECONDS", help=f"Between polls: {INTERVAL_RULE}."),
+    ] = None,
+    transport: Annotated[
+        str | None, typer.Option(callback=TRANSPORT, help="auto, jsonrpc or json2.")
+    ] = None,
     enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
 ) -> None:
     """Change a connection; its block and deployment are updated.
@@ -379,7 +516,7 @@ def edit(
         new_webhook_secret = typer.prompt("New webhook secret", hide_input=True)
     secrets = {"api_key": new_api_key, "webhook_secret": new_webhook_secret}
     if not changes and not any(secrets.values()):
-        raise ConfigError("nothing to change", hint="See `poller edit --help`")
+        raise UsageError("nothing to change", hint="See `poller edit --help`")
     updated, notes = apply_edit(config, changes, secrets, secret_box_from_env(), store)
     run(_save_and_deploy(updated))
     store.states.forget_definition(updated.name)  # after the save: fleet workers read it again
@@ -398,16 +535,23 @@ async def _save_and_deploy(config: Any) -> None:
 @app.command()
 @one_line_errors
 def delete(
-    name: Annotated[str, typer.Argument(help="Connection name or id.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Connection name or id.", callback=connection_ref)
+    ],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
 ) -> None:
     """Remove a connection's block and deployment. Its history (deliveries, sync log, flow
     runs) is kept; adding the same name again continues from its cursor."""
     use_prefect_api()
+    from poller.admin import connection_exists
     from poller.runtime import default_store
 
     store = default_store()
     connection = _name_of(store, name)
+    if not run(connection_exists(connection)):
+        raise ConnectionNotFound(
+            f"no connection named {connection!r}", hint="See `poller list` for the connections"
+        )
     if not yes:
         typer.confirm(f"Delete connection '{connection}' (its block and deployment)?", abort=True)
     run(_delete(connection))

@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 
-from poller.cli.app import app, console, one_line_errors, run
+from poller.cli.app import app, console, one_line_errors, run, whole_number
+from poller.connections import INTERVAL_RULE, MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS
 from poller.errors import ConfigError
+
+INTERVAL = whole_number(MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS, INTERVAL_RULE)
 
 
 @app.command()
@@ -19,7 +22,12 @@ def demo(
         bool, typer.Option("--once", help="Run one poll through a real flow run, check it, exit.")
     ] = False,
     interval: Annotated[
-        int, typer.Option(help="Seconds between scheduled polls of the demo tenant.")
+        int,
+        typer.Option(
+            parser=INTERVAL,
+            metavar="SECONDS",
+            help=f"Between scheduled polls of the demo tenant: {INTERVAL_RULE}.",
+        ),
     ] = 15,
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its databases.")] = Path(
         "data"

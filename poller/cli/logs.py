@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from poller.cli.app import app, err_console, one_line_errors, print_rows
+from poller.cli.app import ROWS, app, connection_ref, err_console, one_line_errors, print_rows
 
 COLUMNS = (
     "started",
@@ -30,9 +30,11 @@ COLUMNS = (
 @one_line_errors
 def logs(
     connection: Annotated[
-        str | None, typer.Option("-c", "--connection", help="Name or id.")
+        str | None, typer.Option("-c", "--connection", help="Name or id.", callback=connection_ref)
     ] = None,
-    limit: Annotated[int, typer.Option(help="Most recent polls shown.")] = 20,
+    limit: Annotated[
+        int, typer.Option(parser=ROWS, metavar="ROWS", help="Most recent polls shown.")
+    ] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The latest polls: counts, duration, errors and their Prefect flow-run ids."""

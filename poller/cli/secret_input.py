@@ -6,22 +6,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 
-from poller.cli.app import err_console
-from poller.errors import ConfigError
+from poller.cli.app import usage_error
+from poller.errors import UsageError
 
 API_KEY_ENV = "POLLER_ODOO_API_KEY"
 WEBHOOK_SECRET_ENV = "POLLER_WEBHOOK_SECRET"
 _STDIN = "poller.secret_stdin"  # ctx.meta: what `--...-file -` read from stdin
-
-
-def usage_error(message: str) -> NoReturn:
-    """A wrong command line: one line and exit code 2, like click's own usage errors."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def refuse_api_key_value(value: str | None) -> None:
@@ -65,9 +58,10 @@ def read_stdin_once(ctx: typer.Context, value: str | None) -> str | None:
 
 def secret_from_file(ctx: typer.Context, path: str, what: str) -> str:
     """The secret in `path` (`-`: what stdin held), without surrounding whitespace. Errors
-    name the file, never what it holds."""
+    name the file, never what it holds; they are usage errors (exit code 2), as when click
+    cannot read a file it was given."""
     if not path:
-        raise ConfigError(f"no file named for the {what}", hint="Give a path, or '-' for stdin")
+        raise UsageError(f"no file named for the {what}", hint="Give a path, or '-' for stdin")
     where = "stdin" if path == "-" else f"file {path}"
     if path == "-":
         text = str(ctx.meta.get(_STDIN, ""))
@@ -75,15 +69,15 @@ def secret_from_file(ctx: typer.Context, path: str, what: str) -> str:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise ConfigError(f"the {what} {where} is not UTF-8 text") from None
+            raise UsageError(f"the {what} {where} is not UTF-8 text") from None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            raise ConfigError(f"cannot read the {what} {where}: {reason}") from None
+            raise UsageError(f"cannot read the {what} {where}: {reason}") from None
     secret = text.strip()
     if not secret:
-        raise ConfigError(f"the {what} {where} is empty", hint="Nothing was saved")
+        raise UsageError(f"the {what} {where} is empty", hint="Nothing was saved")
     if "\n" in secret or "\r" in secret:
-        raise ConfigError(
+        raise UsageError(
             f"the {what} {where} holds more than one line", hint="Give it the secret alone"
         )
     return secret

@@ -10,7 +10,19 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from poller.cli.app import LOCAL_API, app, console, one_line_errors, run, use_prefect_api
+from poller.cli.app import (
+    LOCAL_API,
+    app,
+    connection_ref,
+    console,
+    one_line_errors,
+    run,
+    use_prefect_api,
+    whole_number,
+)
+from poller.cli.connections import SINCE, parse_since
+
+PORT = whole_number(1, 65535, "a TCP port from 1 to 65535")
 
 
 def _healthy(api_url: str) -> bool:
@@ -26,7 +38,10 @@ def run_command(
     data_dir: Annotated[
         Path, typer.Option(help="Where a local Prefect server keeps its data.")
     ] = Path("data"),
-    port: Annotated[int, typer.Option(help="Port of the local Prefect server and UI.")] = 4200,
+    port: Annotated[
+        int,
+        typer.Option(parser=PORT, metavar="PORT", help="Port of the local Prefect server and UI."),
+    ] = 4200,
     fleet: Annotated[
         bool | None,
         typer.Option(
@@ -59,6 +74,7 @@ def run_command(
     )
     try:
         from deployments.serve import enabled_count, run_server
+        from deployments.stopping import run_until_signalled
         from poller.settings import get_settings
 
         settings = get_settings()
@@ -66,7 +82,6 @@ def run_command(
             fleet = run(enabled_count()) > settings.fleet_threshold
         if fleet:
             from deployments.fleet import run_fleet
-            from deployments.stopping import run_until_signalled
 
             run_until_signalled(
                 lambda stop: run_fleet(
@@ -74,7 +89,7 @@ def run_command(
                 )
             )
         else:
-            run(run_server(console))
+            run_until_signalled(lambda stop: run_server(console, stop))
     finally:
         if server is not None:
             server.stop()
@@ -83,19 +98,20 @@ def run_command(
 @app.command()
 @one_line_errors
 def backfill(
-    name: Annotated[str, typer.Argument(help="Connection name or id.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Connection name or id.", callback=connection_ref)
+    ],
     since: Annotated[
         str | None,
         typer.Option(
-            help="Replay orders written since this date; "
-            "without it, resume an interrupted backfill."
+            callback=SINCE,
+            help="Replay orders written since this date, up to now; "
+            "without it, resume an interrupted backfill.",
         ),
     ] = None,
 ) -> None:
     """Replay a connection's history in pages, with a progress bar; resumable after an
     interruption (each queued page is a checkpoint). Orders already delivered are not resent."""
-    from poller.cli.connections import parse_since
-
     use_prefect_api()
     from poller.backfill import run_backfill
 

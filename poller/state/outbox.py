@@ -224,6 +224,14 @@ class Outbox:
                 )
             )
 
+    def by_ids(self, delivery_ids: Sequence[int]) -> dict[int, Delivery]:
+        """The rows of `delivery_ids` that exist, by id, whatever their status."""
+        if not delivery_ids:
+            return {}
+        with self.db.session() as s:
+            rows = s.exec(select(Delivery).where(col(Delivery.id).in_(list(delivery_ids))))
+            return {row.id: row for row in rows if row.id is not None}
+
     def due_retries(self, connection_id: int, now: datetime, limit: int) -> list[Delivery]:
         """Failed deliveries whose next attempt is due, and any left pending by a crashed run,
         oldest first."""

@@ -11,12 +11,24 @@ import pytest
 from prefect.client.orchestration import get_client
 from typer.testing import CliRunner
 
+from poller.blocks import delete_connection_block, list_connection_blocks
 from poller.cli import app
 from poller.crypto import generate_key, secret_box_from_env
 from poller.settings import get_settings
 from tests.conftest import API_KEY, ODOO_DATABASE, ODOO_LOGIN
 
 pytestmark = pytest.mark.slow
+
+
+def remove_connection_blocks() -> None:
+    """The session's Prefect server is shared and `add` refuses a name that is taken: each
+    test starts from no connection, and leaves none."""
+
+    async def remove() -> None:
+        for block in await list_connection_blocks():
+            await delete_connection_block(block.name)
+
+    asyncio.run(remove())
 
 
 @pytest.fixture
@@ -26,7 +38,9 @@ def cli(prefect_api, poller_settings):
     def invoke(*args: str, input: str | None = None, **env: str):
         return runner.invoke(app, list(args), input=input, env=env or None)
 
-    return invoke
+    remove_connection_blocks()
+    yield invoke
+    remove_connection_blocks()
 
 
 def add_args(odoo, stockmaster, name: str = "acme") -> list[str]:
@@ -129,7 +143,7 @@ def test_rotate_keys_re_encrypts_under_the_newest_key(cli, odoo, stockmaster, mo
 
 def test_missing_key_and_unknown_connection_are_one_line_errors(cli, monkeypatch) -> None:
     unknown = cli("test", "nope")
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2  # a connection that does not exist: a usage error
     assert unknown.output.strip().startswith("error: no connection named 'nope'")
     monkeypatch.delenv("POLLER_ENCRYPTION_KEY")
     get_settings.cache_clear()
@@ -194,7 +208,7 @@ def test_add_refuses_an_empty_key_file_and_saves_nothing(
     empty = tmp_path / "empty.key"
     empty.write_text("\n")
     result = cli(*add_args(odoo, stockmaster, name="empty-key"), "--api-key-file", str(empty))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         f"error: the Odoo API key file {empty} is empty. Nothing was saved"
     ]
@@ -202,7 +216,7 @@ def test_add_refuses_an_empty_key_file_and_saves_nothing(
         *add_args(odoo, stockmaster, name="empty-key"),
         *("--api-key-file", str(tmp_path / "nope.key")),
     )
-    assert missing.exit_code == 1 and len(missing.output.strip().splitlines()) == 1
+    assert missing.exit_code == 2 and len(missing.output.strip().splitlines()) == 1
     assert f"cannot read the Odoo API key file {tmp_path / 'nope.key'}" in missing.output
     assert "empty-key" not in saved_names(cli)
 

@@ -14,6 +14,7 @@ from flows.poll_connection import poll_connection
 from poller.breaker import Breaker, CircuitState
 from poller.cli import app
 from poller.runtime import default_store
+from tests.cli.test_connection_commands import remove_connection_blocks
 from tests.conftest import API_KEY, ODOO_DATABASE, ODOO_LOGIN
 
 pytestmark = pytest.mark.slow
@@ -26,7 +27,9 @@ def cli(prefect_api, poller_settings):
     def invoke(*args: str, input: str | None = None, **env: str):
         return runner.invoke(app, list(args), input=input, env=env or None)
 
-    return invoke
+    remove_connection_blocks()
+    yield invoke
+    remove_connection_blocks()
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ def test_retry_queue_lists_retries_and_discards(cli, added, stockmaster) -> None
     row = next(d for d in default_store().outbox.deliveries() if d.id == victim)
     assert row.status == "discarded" and "@" in row.discarded_by and row.discarded_at
     again = cli("discard", str(victim), "--yes")
-    assert again.exit_code == 1 and "only pending, retrying or dead" in again.output
+    assert again.exit_code == 2 and "only pending, retrying or dead" in again.output
 
     stockmaster.receiver.recover()
     retried = cli("retry", "--all")
@@ -85,7 +88,7 @@ def test_retry_queue_lists_retries_and_discards(cli, added, stockmaster) -> None
     asyncio.run(poll_connection(added))
     assert json.loads(cli("retries", "--json").stdout) == []
     assert len(stockmaster.receiver.unique()) == 7  # the discarded one never went
-    assert cli("retry").exit_code == 1  # neither ids nor --all
+    assert cli("retry").exit_code == 2  # neither ids nor --all
 
 
 def test_edit_updates_block_and_deployment_and_revives_a_gone_endpoint(
@@ -110,7 +113,7 @@ def test_edit_updates_block_and_deployment_and_revives_a_gone_endpoint(
         return deployment.schedules[0].schedule.interval.total_seconds()
 
     assert asyncio.run(schedule()) == 120
-    assert cli("edit", added).exit_code == 1  # nothing to change
+    assert cli("edit", added).exit_code == 2  # nothing to change
 
 
 def test_new_api_key_is_prompted_without_echo(cli, added) -> None:
@@ -134,7 +137,7 @@ def test_delete_removes_block_and_deployment_but_keeps_history(cli, added) -> No
         return False
 
     assert asyncio.run(gone())
-    assert cli("test", added).exit_code == 1
+    assert cli("test", added).exit_code == 2  # no such connection any more
     assert (
         len(default_store().outbox.deliveries()) == 10 and default_store().logs.recent()
     )  # 8 + 2 cancelled
