@@ -42,12 +42,15 @@ def _ensure_key(console: Console) -> None:
         )
 
 
-def _prepare_database(data_dir: Path) -> None:
-    """A fresh poller database per demo, so every seeded order is new to it."""
+def _prepare_database(data_dir: Path) -> Path:
+    """A fresh folder per demo, `<data dir>/demo`, for its poller database and its Prefect
+    server: every seeded order is new to it, and a later `poller run` (which keeps its own
+    under `<data dir>/prefect`) never sees the demo's throwaway connection."""
     demo_dir = (data_dir / "demo").resolve()
     shutil.rmtree(demo_dir, ignore_errors=True)
     demo_dir.mkdir(parents=True)
     os.environ["POLLER_DATABASE_URL"] = f"sqlite:///{demo_dir / 'poller.db'}"
+    return demo_dir
 
 
 def _start_fakes(secret: str) -> tuple[OdooSim, BackgroundServer, Receiver, BackgroundServer]:
@@ -79,13 +82,13 @@ def _deliveries_table(receiver: Receiver) -> Table:
 
 async def run_demo(*, once: bool, interval: int, data_dir: Path, console: Console) -> int:
     _ensure_key(console)
-    _prepare_database(data_dir)
+    demo_dir = _prepare_database(data_dir)
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         from deployments.local_server import LocalPrefectServer
 
         console.print("Starting a local Prefect server (API and UI) on 127.0.0.1 …")
-        server = LocalPrefectServer(data_dir / "prefect").start()
+        server = LocalPrefectServer(demo_dir / "prefect").start()
         os.environ["PREFECT_API_URL"] = server.api_url
     try:
         return await _demo(once=once, interval=interval, console=console)

@@ -176,3 +176,17 @@ async def _last_beats(
             latest[run_id] = max(latest.get(run_id, event.occurred), event.occurred)
         page = await client.read_events_page(str(page.next_page)) if page.next_page else None
     return latest
+
+
+async def crash_unfinished(client: PrefectClient, flow_run_ids: set[UUID]) -> int:
+    """Mark Crashed those of `flow_run_ids` not in a final state; how many."""
+    ended = 0
+    for flow_run_id in flow_run_ids:
+        run = await client.read_flow_run(flow_run_id)
+        if run.state is not None and run.state.is_final():
+            continue
+        await client.set_flow_run_state(
+            flow_run_id, Crashed(message="`poller run` stopped before this run finished")
+        )
+        ended += 1
+    return ended

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Awaitable
 from typing import Any
+from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient, get_client
 from prefect.runner import Runner
@@ -19,7 +21,7 @@ from rich.console import Console
 
 from deployments.connections import deployment_name
 from deployments.heartbeat import use_heartbeats
-from deployments.recovery import crash_orphaned_runs, ensure_zombie_automation
+from deployments.recovery import crash_orphaned_runs, crash_unfinished, ensure_zombie_automation
 from deployments.writer import DeploymentWriter, serve_deployment
 from poller.blocks import all_connections
 from poller.connections import ConnectionConfig
@@ -28,6 +30,22 @@ from poller.fleet import Definitions, block_changes
 from poller.settings import get_settings
 
 APPLY_CONCURRENCY = 4
+RUNNER_QUERY_SECONDS = 5
+#: Prefect's observers of cancellations warn with a full traceback each time the API's
+#: websocket drops (a server restart); the one-line warning says all an operator needs
+QUIET_LOGGERS = ("prefect.FlowRunCancellingObserver", "prefect.FlowRunSuspendingObserver")
+
+
+class _WithoutTraceback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_reconnect_warnings() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).addFilter(_WithoutTraceback())
 
 
 class ConnectionServer:
@@ -48,12 +66,11 @@ class ConnectionServer:
         self.grace_seconds = grace_seconds
         self.scheduled = scheduled
         self.heartbeat_seconds = use_heartbeats()
-        self.runner = Runner(
-            name="odoo-order-poller",
-            pause_on_shutdown=False,
-            limit=None,
-            heartbeat_seconds=self.heartbeat_seconds,
-        )
+        quiet_reconnect_warnings()
+        self.runner = self._new_runner()
+        self._runner_task: asyncio.Task[Any] | None = None
+        self.deployment_ids: dict[str, UUID] = {}
+        self._said_none_yet = False
         self.writer = DeploymentWriter()
         self.definitions = Definitions()
         self.served: dict[str, ConnectionConfig] = {}
@@ -146,6 +163,7 @@ class ConnectionServer:
         async with self._apply_gate:
             deployment_id = await self.writer.write(client, config, scheduled=self.scheduled)
         serve_deployment(self.runner, deployment_id, config.name)
+        self.deployment_ids[config.name] = deployment_id
         verb = "updated" if config.name in self.served else "serving"
         self.served[config.name] = config
         if self.scheduled:
@@ -153,33 +171,62 @@ class ConnectionServer:
                 f"{verb} {deployment_name(config.name)} every {config.poll_interval_seconds}s"
             )
 
+    def _new_runner(self) -> Runner:
+        return Runner(
+            name="odoo-order-poller",
+            pause_on_shutdown=False,
+            limit=None,
+            heartbeat_seconds=self.heartbeat_seconds,
+            # how soon a due run starts, and a run after a Prefect outage (default 10 s)
+            query_seconds=RUNNER_QUERY_SECONDS,
+        )
+
+    def _keep_runner_alive(self) -> None:
+        """Start the runner, or start a new one when the last gave up. Prefect's Runner stops
+        looking for scheduled runs for good after three failed polls of the API in a row
+        (`critical_service_loop`): a Prefect server down for half a minute would otherwise
+        end polling until a restart. The new runner serves every deployment served so far."""
+        if self._runner_task is not None and not self._runner_task.done():
+            return
+        if self._runner_task is not None:
+            self._warn("the runner lost the Prefect API and stopped; starting a new one")
+            self.runner = self._new_runner()
+            for name, deployment_id in self.deployment_ids.items():
+                serve_deployment(self.runner, deployment_id, name)
+        self._runner_task = asyncio.create_task(self.runner.start())
+
     async def serve(self, stop: asyncio.Event, *, refresh: bool = True) -> None:
         """Run the deployments' runs until `stop`, refreshing the connections when `refresh`
-        (fleet mode hands them to `apply` itself)."""
-        runner_task = asyncio.create_task(self.runner.start())
+        (fleet mode hands them to `apply` itself); a runner that stopped is replaced at the
+        next refresh."""
+        self._keep_runner_alive()
         try:
             await _unless_stopped(self.recover(first=True), stop)
-            if not refresh:
-                await stop.wait()
-                return
             first = True
             while not stop.is_set():
+                self._keep_runner_alive()
                 if not first:
                     await _unless_stopped(self.recover(first=False), stop)
+                first = False
+                if not refresh:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
+                    continue
                 # Interruptible: applying thousands of deployments takes minutes, and a
                 # SIGTERM must not wait for them.
                 if not await _unless_stopped(self.refresh(), stop):
                     break
-                if first and not self.served:
+                if not self.served and not self._said_none_yet:
+                    self._said_none_yet = True
                     self.console.print(
                         "No enabled connection yet: add one with `poller add` "
                         f"(checked again every {self.refresh_seconds:.0f}s)."
                     )
-                first = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
         finally:
-            await self.shutdown(runner_task)
+            if self._runner_task is not None:
+                await self.shutdown(self._runner_task)
 
     async def shutdown(self, runner_task: asyncio.Task[Any]) -> None:
         self.runner.stopping = True  # no new runs from here on
@@ -194,12 +241,28 @@ class ConnectionServer:
         deadline = asyncio.get_running_loop().time() + self.grace_seconds
         while _in_flight(self.runner) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.5)
+        left = _in_flight(self.runner)
         if self.runner.started:
             await self.runner.astop()
         runner_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await runner_task
+        await self._end_unfinished(left)
         self.console.print("Stopped; schedules are left as they are.")
+
+    async def _end_unfinished(self, flow_run_ids: set[Any]) -> None:
+        """Runs the grace period did not see finish end Crashed, never left `Running` (their
+        pages are checkpointed: the next poll resumes)."""
+        if not flow_run_ids:
+            return
+        try:
+            async with get_client() as client:
+                ended = await crash_unfinished(client, flow_run_ids)
+        except Exception as exc:  # the API is down: the zombie automation will see to them
+            self._warn(f"could not mark the unfinished runs Crashed: {one_line(exc)}")
+            return
+        if ended:
+            self.console.print(f"{ended} run(s) did not finish within the grace period: Crashed.")
 
 
 async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
@@ -230,14 +293,17 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_server(console: Console) -> None:
+async def run_server(console: Console, stop: asyncio.Event) -> None:
+    """Serve until `stop` (set by `deployments.stopping` from SIGTERM/SIGINT: the runner runs
+    off the main thread, so Prefect's Runner installs no SIGTERM handler of its own, which
+    would cancel every run in flight at once)."""
     settings = get_settings()
     server = ConnectionServer(
         console,
         refresh_seconds=settings.connections_refresh_seconds,
         apply_concurrency=settings.deploy_concurrency,
     )
-    await server.serve(stop_on_signals())
+    await server.serve(stop)
 
 
 async def enabled_count() -> int:

@@ -100,7 +100,8 @@ async def poll_claimed(fleet: Fleet, names: list[str], flow_run_id: str) -> dict
 
     reports = await fleet.poll(names, poll_one)
     counts = {
-        status: sum(r.status == status for r in reports) for status in ("ok", "failed", "skipped")
+        status: sum(r.status == status for r in reports)
+        for status in ("ok", "dead-lettered", "failed", "skipped")
     }
     if worked:
         await acreate_table_artifact(

@@ -8,6 +8,10 @@ becomes a parameter, a result or a log line.
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
@@ -28,8 +32,9 @@ from poller.odoo.errors import OdooRateLimited
 from poller.odoo.reader import OdooBundle
 from poller.poll import ConnectionPoller, ScanPage
 from poller.poll_report import Admission, QueueReport, SendReport
-from poller.runtime import open_poller
+from poller.runtime import default_store, open_poller
 from poller.settings import get_settings
+from poller.unpollable import record_unpollable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -153,18 +158,20 @@ class TaskSteps:
 async def poll_connection(connection: str) -> State[Any]:
     """Poll one Odoo connection once and deliver what is new to StockMaster."""
     logger = get_run_logger()
+    flow_run = _this_flow_run()
     try:
         poller = open_poller(await load_connection(connection))
     except PollerError as exc:  # no block, no key, a wrong key, no database: nothing started
         logger.error("cannot poll: %s", exc)
+        await _record_unpollable(connection, exc, str(flow_run.id))
         return Failed(message=str(exc))
-    flow_run = _this_flow_run()
     # A scheduled run never queues behind a running poll; one an operator asked for does.
     patience = 0.0 if flow_run.auto_scheduled else poller.settings.manual_run_wait_seconds
     try:
-        report = await run_cycle(
-            poller, TaskSteps(poller), flow_run_id=str(flow_run.id), lease_patience=patience
-        )
+        with _finish_the_page_on_sigterm(poller):
+            report = await run_cycle(
+                poller, TaskSteps(poller), flow_run_id=str(flow_run.id), lease_patience=patience
+            )
     finally:
         await poller.aclose()
     await publish_report(report)
@@ -175,8 +182,31 @@ async def poll_connection(connection: str) -> State[Any]:
     if report.status == "failed":
         logger.error("poll failed: %s", report.error)
         return Failed(message=report.error)
+    if report.status == "dead-lettered":
+        logger.warning(summary)
+        return Completed(name="Dead-lettered", message=summary)
     logger.info(summary)
     return Completed(message=summary)
+
+
+@contextmanager
+def _finish_the_page_on_sigterm(poller: ConnectionPoller) -> Iterator[None]:
+    """SIGTERM (`poller run` stopping: systemd and Ctrl-C signal the whole process group)
+    ends the poll after the page in hand, queued, sent and checkpointed, and the run
+    Completed. Prefect's own handler would crash the run at once, mid-send, with a
+    traceback; it is back in place once the poll is over."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; there Prefect's stays
+        return
+
+    def finish_the_page(_signum: int, _frame: object) -> None:
+        poller.stop_requested = True
+
+    previous = signal.signal(signal.SIGTERM, finish_the_page)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _this_flow_run() -> FlowRun:
@@ -184,3 +214,17 @@ def _this_flow_run() -> FlowRun:
     if not isinstance(context, FlowRunContext) or context.flow_run is None:
         raise RuntimeError("poll_connection runs only as a flow run")
     return context.flow_run
+
+
+async def _record_unpollable(connection: str, error: PollerError, flow_run_id: str) -> None:
+    """The failed start in the sync log, the breaker and the events, when the database can
+    take it (when it cannot, the run's message already says why)."""
+    settings = get_settings()
+    try:
+        store = default_store(settings)
+    except PollerError:
+        return
+    report = record_unpollable(
+        store, connection, error, worker=settings.worker_name, flow_run_id=flow_run_id
+    )
+    await publish_report(report)

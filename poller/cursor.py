@@ -34,12 +34,15 @@ def start_scan(
     resume_lower_bound: str | None = None,
     resume_after_id: int = 0,
     resume_max_write_date: str | None = None,
+    floor: str | None = None,
 ) -> ScanPosition:
-    """Resume an interrupted scan where its last queued page ended, or begin a new one."""
+    """Resume an interrupted scan where its last queued page ended, or begin a new one
+    `overlap_seconds` behind the cursor, but never before `floor`, where the connection's
+    history starts (a connection added now delivers nothing written before it was added)."""
     if resume_lower_bound is not None:
         return ScanPosition(resume_lower_bound, resume_after_id, resume_max_write_date)
-    lower = from_odoo(cursor) - timedelta(seconds=overlap_seconds)
-    return ScanPosition(lower_bound=to_odoo(lower))
+    lower = to_odoo(from_odoo(cursor) - timedelta(seconds=overlap_seconds))
+    return ScanPosition(lower_bound=max(lower, floor) if floor else lower)
 
 
 def finished_cursor(cursor: str, scan: ScanPosition) -> str:

@@ -63,6 +63,10 @@ async def run_cycle(
         report.fail(exc, poller.redact)
         if not isinstance(exc, PollerError):
             _best_effort(report, poller.settle_breaker, False, report)
+    if report.status == "ok" and report.sent.dead + report.retried.dead:
+        # Odoo was read and StockMaster answered: not a failure for the breaker, but the
+        # receiver refused orders, which an operator must see (`poller retries`)
+        report.status = "dead-lettered"
     _best_effort(report, poller.record, report, started, flow_run_id)
     return report
 
@@ -70,8 +74,9 @@ async def run_cycle(
 async def _leased_cycle(poller: ConnectionPoller, steps: PollSteps, report: PollReport) -> None:
     try:
         await _scan_and_send(poller, steps, report)
-        poller.renew_lease()
-        report.retried = await steps.process_retries()
+        if not poller.stop_requested:
+            poller.renew_lease()
+            report.retried = await steps.process_retries()
         poller.settle_breaker(True, report)
     except Exception as exc:  # a bug included: a failed poll that counts for the breaker
         report.fail(exc, poller.redact)
@@ -93,6 +98,9 @@ def _best_effort(report: PollReport, action: Callable[..., object], *args: objec
             report.fail(exc, Redactor())
 
 
+STOPPED_EARLY = "stopped after a page: the process was asked to stop; the next poll resumes"
+
+
 async def _scan_and_send(poller: ConnectionPoller, steps: PollSteps, report: PollReport) -> None:
     session = await steps.authenticate()
     position = poller.scan_start()
@@ -111,4 +119,7 @@ async def _scan_and_send(poller: ConnectionPoller, steps: PollSteps, report: Pol
         position = page.position_after(position)
         if page.is_last:
             poller.finish_scan(position)
+            return
+        if poller.stop_requested:  # the page is queued, sent and checkpointed: stop here
+            report.reason = STOPPED_EARLY
             return

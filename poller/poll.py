@@ -40,7 +40,7 @@ from poller.poll_report import Admission, PollReport, QueueReport, SendReport
 from poller.redact import Redactor, strip_userinfo
 from poller.settings import Settings
 from poller.slots import next_slot, spread_phase
-from poller.state.models import ConnectionState, Delivery, DeliveryStatus, SyncLog
+from poller.state.models import ConnectionState, Delivery, DeliveryStatus
 from poller.state.outbox import NewDelivery
 from poller.state.store import Store
 from poller.versions import OrderHistory, decide
@@ -130,6 +130,8 @@ class ConnectionPoller:
         self._odoo: OdooClient | None = None
         # knows each secret from the moment it is decrypted
         self.redact = Redactor()
+        # set when the process is asked to stop: the poll ends after the page in hand
+        self.stop_requested = False
 
     def begin_poll(self, owner: str | None = None) -> None:
         """Forget the last poll: a poller object may serve many polls (fleet mode). `owner`
@@ -312,6 +314,7 @@ class ConnectionPoller:
             resume_lower_bound=state.scan_lower_bound,
             resume_after_id=state.scan_after_id,
             resume_max_write_date=state.scan_max_write_date,
+            floor=state.starts_at,
         )
 
     @redacted_errors
@@ -447,25 +450,8 @@ class ConnectionPoller:
     # -- record --------------------------------------------------------------------------
 
     def record(self, report: PollReport, started_at: datetime, flow_run_id: str | None) -> None:
-        finished = self.store.clock()
         self.store.logs.add(
-            SyncLog(
-                connection_id=self.connection_id,
-                flow_run_id=flow_run_id,
-                started_at=started_at,
-                finished_at=finished,
-                duration_ms=int((finished - started_at).total_seconds() * 1000),
-                status=report.status,
-                orders_seen=report.orders_seen,
-                queued=report.queued,
-                delivered=report.sent.delivered + report.retried.delivered,
-                failed=report.sent.failed + report.retried.failed,
-                quarantined=len(report.quarantined),
-                retried=report.retried.delivered + report.retried.failed + report.retried.dead,
-                odoo_calls=report.odoo_calls,
-                error=report.error or report.reason,
-                worker=self.settings.worker_name,
-            )
+            report.sync_log_row(self.connection_id, started_at, self.store.clock(), flow_run_id)
         )
 
 

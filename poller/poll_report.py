@@ -4,9 +4,11 @@ and events, and the operator's one-line summary."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from poller.errors import InternalError, PollerError
 from poller.redact import Redactor
+from poller.state.models import SyncLog
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Admission:
 @dataclass
 class PollReport:
     connection: str
-    status: str = "ok"  # ok | failed | skipped
+    status: str = "ok"  # ok | dead-lettered | failed | skipped
     reason: str | None = None
     orders_seen: int = 0
     queued: int = 0
@@ -68,6 +70,33 @@ class PollReport:
         if isinstance(error, InternalError):
             self.traceback = redact(error.traceback)
 
+    def sync_log_row(
+        self,
+        connection_id: int,
+        started_at: datetime,
+        finished_at: datetime,
+        flow_run_id: str | None,
+    ) -> SyncLog:
+        """The poll as its sync-log row (`poller logs`)."""
+        return SyncLog(
+            connection_id=connection_id,
+            flow_run_id=flow_run_id,
+            started_at=started_at,
+            finished_at=finished_at,
+            duration_ms=int((finished_at - started_at).total_seconds() * 1000),
+            status=self.status,
+            orders_seen=self.orders_seen,
+            queued=self.queued,
+            delivered=self.sent.delivered + self.retried.delivered,
+            failed=self.sent.failed + self.retried.failed,
+            dead=self.sent.dead + self.retried.dead,
+            quarantined=len(self.quarantined),
+            retried=self.retried.delivered + self.retried.failed + self.retried.dead,
+            odoo_calls=self.odoo_calls,
+            error=self.error or self.reason,
+            worker=self.worker,
+        )
+
     def summary(self) -> str:
         if self.status == "skipped":
             return f"{self.connection}: skipped ({self.reason})"
@@ -85,6 +114,7 @@ class PollReport:
                 if self.sent.gone or self.retried.gone
                 else ""
             )
+            + (f"; {self.reason}" if self.reason else "")
         )
 
     def table(self) -> list[dict[str, object]]:

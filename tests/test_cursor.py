@@ -105,3 +105,14 @@ def test_finished_cursor_uses_odoo_write_dates_not_a_clock(
     future = ScanPosition("2040-01-01 00:00:00", 3, "2040-05-06 07:08:09")
     assert finished_cursor("2040-01-01 00:10:00", future) == "2040-05-06 07:08:09"
     assert finished_cursor("2001-01-01 00:10:00", ScanPosition("x")) == "2001-01-01 00:10:00"
+
+
+def test_the_overlap_never_reaches_before_where_the_connection_starts() -> None:
+    cursor = "2026-11-28 08:20:00"
+    assert start_scan(cursor, 600).lower_bound == "2026-11-28 08:10:00"
+    floored = start_scan(cursor, 600, floor="2026-11-28 08:15:00")
+    assert floored.lower_bound == "2026-11-28 08:15:00"
+    # once the cursor has moved on, the overlap applies in full
+    assert start_scan("2026-11-28 09:00:00", 600, floor="2026-11-28 08:15:00").lower_bound == (
+        "2026-11-28 08:50:00"
+    )

@@ -261,3 +261,34 @@ async def test_a_password_in_the_odoo_url_never_reaches_stockmaster(
     assert report.status == "ok" and stockmaster.receiver.deliveries
     urls = {item.body["connection"]["odoo_url"] for item in stockmaster.receiver.deliveries}
     assert urls == {odoo.url}
+
+
+async def test_a_new_connection_delivers_nothing_written_before_it_starts(
+    poller_settings, odoo, stockmaster
+) -> None:
+    """Orders 1-4 were written at 08:19:30, 7-10 at 08:20:29/30: a connection that starts at
+    08:20:00 gets 7-10 only, although the scan's overlap (10 minutes) reaches back further."""
+    from datetime import UTC, datetime
+
+    config = make_config(poller_settings, odoo, stockmaster)
+    starts = datetime(2026, 11, 28, 8, 20, tzinfo=UTC)
+    default_store().states.ensure_connection(config.name, since=starts)
+    report = await poll(config)
+    assert report.status == "ok"
+    assert set(webhook_ids_by_order(stockmaster.receiver)) == {7, 8, 9, 10}
+
+
+async def test_a_poll_whose_deliveries_were_refused_is_not_ok(
+    poller_settings, odoo, stockmaster
+) -> None:
+    config = make_config(poller_settings, odoo, stockmaster)
+    store = default_store()
+    store.states.ensure_connection(config.name, since=BEFORE_SEED)
+    stockmaster.receiver.fail(404)  # a wrong webhook URL: every delivery dead-lettered
+    report = await poll(config)
+    assert (report.status, report.sent.dead) == ("dead-lettered", 8)
+    assert "8 dead-lettered" in report.summary()
+    log = store.logs.recent(limit=1)[0]
+    assert (log.status, log.dead, log.delivered) == ("dead-lettered", 8, 0)
+    acme = store.states.find_connection(config.name)
+    assert store.states.load_breaker(acme.id)[0].failures == 0  # Odoo is fine

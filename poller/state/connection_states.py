@@ -91,6 +91,7 @@ class ConnectionStates:
                 name=name,
                 created_at=now,
                 cursor=to_odoo(since or now),
+                starts_at=to_odoo(since or now),
                 poll_interval_seconds=interval_seconds or 60,
                 enabled=enabled,
             )

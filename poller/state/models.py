@@ -50,6 +50,12 @@ class ConnectionState(SQLModel, table=True):
     name: str = Field(unique=True, index=True, max_length=63)
     created_at: datetime
     cursor: str = Field(max_length=19, description="Largest write_date seen (Odoo clock).")
+    starts_at: str | None = Field(
+        default=None,
+        max_length=19,
+        description="Where the connection's history starts (when added, or its --since): the "
+        "overlap behind the cursor never reaches before it (Odoo clock).",
+    )
     scan_lower_bound: str | None = Field(default=None, max_length=19)
     scan_after_id: int = 0
     scan_max_write_date: str | None = Field(default=None, max_length=19)
@@ -102,11 +108,12 @@ class SyncLog(SQLModel, table=True):
     started_at: datetime
     finished_at: datetime
     duration_ms: int
-    status: str = Field(max_length=16)  # ok | failed | skipped
+    status: str = Field(max_length=16)  # ok | dead-lettered | failed | skipped
     orders_seen: int = 0
     queued: int = 0
     delivered: int = 0
     failed: int = 0
+    dead: int = 0
     quarantined: int = 0
     retried: int = 0
     odoo_calls: int = 0

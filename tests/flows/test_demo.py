@@ -31,3 +31,5 @@ def test_demo_once_delivers_every_seeded_order_and_exits_zero(tmp_path: Path) ->
         assert name in output
     assert "S00005" not in output and "S00006" not in output  # draft and cancelled
     assert (tmp_path / "demo" / "poller.db").exists()
+    # the demo keeps to itself: `poller run` keeps its Prefect server in <data dir>/prefect
+    assert (tmp_path / "demo" / "prefect").is_dir() and not (tmp_path / "prefect").exists()

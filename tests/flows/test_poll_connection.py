@@ -133,6 +133,12 @@ async def test_a_wrong_key_fails_the_run_at_start_with_one_line(
     assert state.message.startswith("POLLER_ENCRYPTION_KEY cannot decrypt the Odoo API key")
     assert "\n" not in state.message
     assert odoo.sim.calls == []  # nothing was attempted
+    store = default_store()
+    log = store.logs.recent(limit=1)[0]  # `poller logs` shows it
+    assert (log.status, log.flow_run_id) == ("failed", str(state.state_details.flow_run_id))
+    assert log.error.startswith("POLLER_ENCRYPTION_KEY cannot decrypt")
+    acme = store.states.find_connection("acme")
+    assert store.states.load_breaker(acme.id)[0].failures == 1  # and it counts for the breaker
 
 
 async def test_an_unknown_connection_fails_with_what_to_do(prefect_api, poller_settings) -> None:

@@ -71,7 +71,7 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     assert set(inspect(engine).get_table_names()) >= TABLES
     with engine.connect() as conn:
         versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [v for (v,) in versions] == ["0003"]
+    assert [v for (v,) in versions] == ["0004"]
 
 
 def test_a_database_from_the_first_release_upgrades_in_place(db_url: str) -> None:
