@@ -200,6 +200,39 @@ async def rotate_keys(box: SecretBox) -> tuple[int, int]:
     return rewritten, len(configs)
 
 
+#: what an edit must test before it is saved: what Odoo and StockMaster see
+TESTED_ON_EDIT = frozenset(
+    {"odoo_url", "database", "username", "transport", "webhook_url"}
+    | {"api_key_encrypted", "webhook_secret_encrypted"}
+)
+
+
+def edit_fields(
+    changes: dict[str, object], secrets: dict[str, str | None], box: SecretBox
+) -> dict[str, object]:
+    """The fields an edit changes, new secrets encrypted."""
+    update = dict(changes)
+    if secrets.get("api_key"):
+        update["api_key_encrypted"] = box.encrypt(str(secrets["api_key"]))
+    if secrets.get("webhook_secret"):
+        update["webhook_secret_encrypted"] = box.encrypt(str(secrets["webhook_secret"]))
+    return update
+
+
+def edited_config(
+    config: ConnectionConfig,
+    changes: dict[str, object],
+    secrets: dict[str, str | None],
+    box: SecretBox,
+) -> ConnectionConfig | None:
+    """The connection as the edit would save it, when the edit touches what a test checks
+    (Odoo access, the key, the webhook); None when it does not."""
+    update = edit_fields(changes, secrets, box)
+    if not TESTED_ON_EDIT & set(update):
+        return None
+    return validated({**config.model_dump(), **update})
+
+
 def apply_edit(
     config: ConnectionConfig,
     changes: dict[str, object],
@@ -209,11 +242,7 @@ def apply_edit(
 ) -> tuple[ConnectionConfig, list[str]]:
     """The edited connection, and what an operator should know about the side effects."""
     notes: list[str] = []
-    update = dict(changes)
-    if secrets.get("api_key"):
-        update["api_key_encrypted"] = box.encrypt(str(secrets["api_key"]))
-    if secrets.get("webhook_secret"):
-        update["webhook_secret_encrypted"] = box.encrypt(str(secrets["webhook_secret"]))
+    update = edit_fields(changes, secrets, box)
     edited = validated({**config.model_dump(), **update})
     state = store.states.ensure_connection(config.name)
     connection_id = int(state.id or 0)

@@ -466,8 +466,12 @@ def edit(
         str | None, typer.Option(callback=TRANSPORT, help="auto, jsonrpc or json2.")
     ] = None,
     enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+    skip_test: Annotated[
+        bool, typer.Option("--no-test", help="Save without testing the changed access.")
+    ] = False,
 ) -> None:
-    """Change a connection; its block and deployment are updated.
+    """Change a connection; its block and deployment are updated. A changed URL, database,
+    login, key, transport or webhook is tested first (as `add` does) unless --no-test.
 
     Secrets are never arguments: --api-key / --webhook-secret prompt without echo,
     --api-key-file / --webhook-secret-file read a file ('-' for stdin)."""
@@ -490,10 +494,11 @@ def edit(
         else None
     )
     use_prefect_api()
-    from poller.admin import apply_edit
+    from poller.admin import apply_edit, check_connection, edited_config
     from poller.blocks import load_connection
     from poller.crypto import secret_box_from_env
     from poller.runtime import default_store
+    from poller.settings import get_settings
 
     store = default_store()
     config = run(load_connection(_name_of(store, name)))
@@ -517,7 +522,17 @@ def edit(
     secrets = {"api_key": new_api_key, "webhook_secret": new_webhook_secret}
     if not changes and not any(secrets.values()):
         raise UsageError("nothing to change", hint="See `poller edit --help`")
-    updated, notes = apply_edit(config, changes, secrets, secret_box_from_env(), store)
+    box = secret_box_from_env()
+    candidate = None if skip_test else edited_config(config, changes, secrets, box)
+    if candidate is not None:
+        checks = run(check_connection(candidate, box, get_settings(), store))
+        _print_checks(checks)
+        if not all(check.ok for check in checks):
+            raise ConfigError(
+                f"the edit of '{config.name}' failed its test and was not saved",
+                hint="Fix what is marked ✗, or save anyway with --no-test",
+            )
+    updated, notes = apply_edit(config, changes, secrets, box, store)
     run(_save_and_deploy(updated))
     store.states.forget_definition(updated.name)  # after the save: fleet workers read it again
     console.print(f"Updated connection '{updated.name}'.")

@@ -238,15 +238,18 @@ def test_edit_reads_new_secrets_from_a_file_or_stdin(
 ) -> None:
     added = cli(*add_args(odoo, stockmaster), "--no-test", POLLER_ODOO_API_KEY=API_KEY)
     assert added.exit_code == 0, added.output
+    piped = cli("edit", "acme", "--webhook-secret-file", "-", input=stockmaster.secret + "\n")
+    assert piped.exit_code == 0, piped.output  # tested first: the stored key still works
+    assert stored_secrets("acme") == (API_KEY, stockmaster.secret)
+
     key_file = tmp_path / "rotated.key"
-    key_file.write_text("rotated-key-9d2c\n")
-    edited = cli("edit", "acme", "--api-key-file", str(key_file))
+    key_file.write_text("rotated-key-9d2c\n")  # a key this Odoo refuses
+    refused = cli("edit", "acme", "--api-key-file", str(key_file))
+    assert refused.exit_code == 1 and "failed its test and was not saved" in refused.output
+    assert stored_secrets("acme")[0] == API_KEY  # nothing saved
+    edited = cli("edit", "acme", "--api-key-file", str(key_file), "--no-test")
     assert edited.exit_code == 0, edited.output
     assert "rotated-key-9d2c" not in edited.output and "detected again" in edited.output
-    assert stored_secrets("acme")[0] == "rotated-key-9d2c"
-
-    piped = cli("edit", "acme", "--webhook-secret-file", "-", input=stockmaster.secret + "\n")
-    assert piped.exit_code == 0, piped.output
     assert stored_secrets("acme") == ("rotated-key-9d2c", stockmaster.secret)
 
     valued = cli("edit", "acme", "--api-key", "rotated-key-9d2c")  # the flag takes no value

@@ -116,9 +116,12 @@ def test_edit_updates_block_and_deployment_and_revives_a_gone_endpoint(
     assert cli("edit", added).exit_code == 2  # nothing to change
 
 
-def test_new_api_key_is_prompted_without_echo(cli, added) -> None:
-    result = cli("edit", added, "--api-key", input="rotated-key\n")
-    assert result.exit_code == 0 and "rotated-key" not in result.output
+def test_new_api_key_is_prompted_without_echo_and_tested(cli, added) -> None:
+    refused = cli("edit", added, "--api-key", input="rotated-key\n")  # Odoo refuses it
+    assert refused.exit_code == 1 and "rotated-key" not in refused.output
+    assert "failed its test and was not saved" in refused.output
+    result = cli("edit", added, "--api-key", input=f"{API_KEY}\n")  # the key Odoo takes
+    assert result.exit_code == 0 and API_KEY not in result.output
     assert "detected again" in result.output
 
 
