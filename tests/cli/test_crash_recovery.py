@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -26,11 +25,9 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tests.conftest import API_KEY, BEFORE_SEED, ODOO_DATABASE, ODOO_LOGIN
+from tests.support.cli_process import POLLER, ROOT, add_connection, poller_env
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-POLLER = [sys.executable, "-m", "poller.cli"]
 BACKLOG = 500
 KILLS = 3
 INTERVAL = 30
@@ -99,29 +96,16 @@ def test_sigkilled_three_times_mid_backlog_it_loses_nothing_and_leaves_no_run_st
     odoo.sim.add_generated_orders(BACKLOG, lines_per_order=1)
     receiver = stockmaster.receiver
     receiver.latency_seconds = RECEIVER_LATENCY
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": fresh_prefect_server,
-        "POLLER_DATABASE_URL": f"sqlite:///{tmp_path / 'poller.db'}",
-        "POLLER_SEND_CONCURRENCY": str(SEND_CONCURRENCY),
-        "POLLER_LEASE_SECONDS": str(LEASE),
-        "POLLER_CONNECTIONS_REFRESH_SECONDS": "5",
-        "COLUMNS": "200",
-    }
-    keygen = subprocess.run([*POLLER, "keygen"], env=env, capture_output=True, text=True)
-    env["POLLER_ENCRYPTION_KEY"] = keygen.stdout.strip()
-    added = subprocess.run(
-        [
-            *(*POLLER, "add", "acme", "--odoo-url", odoo.url, "--database", ODOO_DATABASE),
-            *("--username", ODOO_LOGIN, "--webhook-url", stockmaster.url),
-            *("--interval", str(INTERVAL), "--since", BEFORE_SEED.date().isoformat()),
-        ],
-        cwd=ROOT,
-        env={**env, "POLLER_ODOO_API_KEY": API_KEY, "POLLER_WEBHOOK_SECRET": stockmaster.secret},
-        capture_output=True,
-        text=True,
+    env = poller_env(
+        fresh_prefect_server,
+        tmp_path,
+        send_concurrency=str(SEND_CONCURRENCY),
+        lease_seconds=str(LEASE),
+        connections_refresh_seconds="5",
     )
-    assert added.returncode == 0, added.stdout + added.stderr
+    add_connection(
+        env, "acme", odoo.url, stockmaster.url, stockmaster.secret, "--interval", str(INTERVAL)
+    )
     expected = confirmed_order_ids(odoo.sim)
     assert len(expected) >= BACKLOG
 

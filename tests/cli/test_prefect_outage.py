@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,11 +13,9 @@ import pytest
 
 from deployments.local_server import LocalPrefectServer, free_port
 from deployments.serve import RUNNER_QUERY_SECONDS
-from tests.conftest import API_KEY, BEFORE_SEED, ODOO_DATABASE, ODOO_LOGIN
+from tests.support.cli_process import POLLER, ROOT, add_connection, poller_env
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-POLLER = [sys.executable, "-m", "poller.cli"]
 INTERVAL = 10
 REFRESH = 5
 OUTAGE = 45  # long enough for Prefect's Runner to give up on the API (3 failed polls)
@@ -38,28 +35,15 @@ def test_polling_comes_back_when_the_prefect_server_does(
 ) -> None:
     monkeypatch.setenv("PREFECT_SERVER_UI_ENABLED", "false")
     server = LocalPrefectServer(tmp_path / "prefect", port=free_port()).start(timeout=180)
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": server.api_url,
-        "POLLER_DATABASE_URL": f"sqlite:///{tmp_path / 'poller.db'}",
-        "POLLER_CONNECTIONS_REFRESH_SECONDS": str(REFRESH),
-        "COLUMNS": "200",
-    }
-    env["POLLER_ENCRYPTION_KEY"] = subprocess.run(
-        [*POLLER, "keygen"], env=env, capture_output=True, text=True
-    ).stdout.strip()
-    added = subprocess.run(
-        [
-            *(*POLLER, "add", "acme", "--odoo-url", odoo.url, "--database", ODOO_DATABASE),
-            *("--username", ODOO_LOGIN, "--webhook-url", stockmaster.url, "--no-test"),
-            *("--since", BEFORE_SEED.date().isoformat(), "--interval", str(INTERVAL)),
-        ],
-        cwd=ROOT,
-        env={**env, "POLLER_ODOO_API_KEY": API_KEY, "POLLER_WEBHOOK_SECRET": stockmaster.secret},
-        capture_output=True,
-        text=True,
+    env = poller_env(server.api_url, tmp_path, connections_refresh_seconds=str(REFRESH))
+    add_connection(
+        env,
+        "acme",
+        odoo.url,
+        stockmaster.url,
+        stockmaster.secret,
+        *("--no-test", "--interval", str(INTERVAL)),
     )
-    assert added.returncode == 0, added.stdout + added.stderr
     log = tmp_path / "poller-run.log"
     serving = subprocess.Popen(
         [*POLLER, "run"],

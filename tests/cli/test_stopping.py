@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,11 +17,9 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.client.schemas.objects import FlowRun
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from tests.conftest import API_KEY, BEFORE_SEED, ODOO_DATABASE, ODOO_LOGIN
+from tests.support.cli_process import POLLER, ROOT, add_connection, poller_env
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-POLLER = [sys.executable, "-m", "poller.cli"]
 GRACE = 60  # ConnectionServer's grace period for runs in flight
 
 
@@ -48,28 +45,15 @@ def test_sigterm_to_the_group_mid_poll_ends_every_run_and_prints_no_traceback(
 ) -> None:
     odoo.sim.add_generated_orders(400, lines_per_order=1)
     stockmaster.receiver.latency_seconds = 0.05
-    env = {
-        **os.environ,
-        "PREFECT_API_URL": fresh_prefect_server,
-        "POLLER_DATABASE_URL": f"sqlite:///{tmp_path / 'poller.db'}",
-        "POLLER_SEND_CONCURRENCY": "2",
-        "POLLER_PAGE_SIZE": "50",
-        "COLUMNS": "200",
-    }
-    keygen = subprocess.run([*POLLER, "keygen"], env=env, capture_output=True, text=True)
-    env["POLLER_ENCRYPTION_KEY"] = keygen.stdout.strip()
-    added = subprocess.run(
-        [
-            *(*POLLER, "add", "stopper", "--odoo-url", odoo.url, "--database", ODOO_DATABASE),
-            *("--username", ODOO_LOGIN, "--webhook-url", stockmaster.url, "--no-test"),
-            *("--since", BEFORE_SEED.date().isoformat(), "--interval", "300"),
-        ],
-        cwd=ROOT,
-        env={**env, "POLLER_ODOO_API_KEY": API_KEY, "POLLER_WEBHOOK_SECRET": stockmaster.secret},
-        capture_output=True,
-        text=True,
+    env = poller_env(fresh_prefect_server, tmp_path, send_concurrency="2", page_size="50")
+    add_connection(
+        env,
+        "stopper",
+        odoo.url,
+        stockmaster.url,
+        stockmaster.secret,
+        *("--no-test", "--interval", "300"),
     )
-    assert added.returncode == 0, added.stdout + added.stderr
     serving = subprocess.Popen(
         [*POLLER, "run"],
         cwd=ROOT,
