@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 from collections.abc import Awaitable
 from typing import Any
-from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.objects import FlowRun
 from prefect.runner import Runner
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 from rich.console import Console
 
 from deployments.connections import deployment_name
 from deployments.heartbeat import use_heartbeats
+from deployments.late_runs import skip_superseded_runs
 from deployments.recovery import crash_orphaned_runs, crash_unfinished, ensure_zombie_automation
-from deployments.writer import DeploymentWriter, serve_deployment
+from deployments.runners import Runners
+from deployments.writer import DeploymentWriter
+from flows.quiet_logs import is_unreachable_api, quiet_unreachable_api_logs
 from poller.blocks import all_connections
 from poller.connections import ConnectionConfig
 from poller.errors import one_line
@@ -31,21 +34,6 @@ from poller.settings import get_settings
 
 APPLY_CONCURRENCY = 4
 RUNNER_QUERY_SECONDS = 5
-#: Prefect's observers of cancellations warn with a full traceback each time the API's
-#: websocket drops (a server restart); the one-line warning says all an operator needs
-QUIET_LOGGERS = ("prefect.FlowRunCancellingObserver", "prefect.FlowRunSuspendingObserver")
-
-
-class _WithoutTraceback(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.ERROR:
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def quiet_reconnect_warnings() -> None:
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).addFilter(_WithoutTraceback())
 
 
 class ConnectionServer:
@@ -66,10 +54,9 @@ class ConnectionServer:
         self.grace_seconds = grace_seconds
         self.scheduled = scheduled
         self.heartbeat_seconds = use_heartbeats()
-        quiet_reconnect_warnings()
-        self.runner = self._new_runner()
-        self._runner_task: asyncio.Task[Any] | None = None
-        self.deployment_ids: dict[str, UUID] = {}
+        quiet_unreachable_api_logs()
+        self.runners = Runners(self._new_runner)
+        self._api_lost = False
         self._said_none_yet = False
         self.writer = DeploymentWriter()
         self.definitions = Definitions()
@@ -81,16 +68,17 @@ class ConnectionServer:
         self._unapplied: dict[str, ConnectionConfig] = {}
 
     async def recover(self, *, first: bool) -> None:
-        """Mark Crashed the runs a stopped process left Running or Pending (one line when
-        there were any); at the first call, also make sure Prefect's zombie automation
-        exists, which does the same for processes that die while this one runs."""
+        """Mark Crashed the runs a stopped process left Running or Pending, and skip the
+        scheduled runs that piled up while nothing started them (`deployments.late_runs`),
+        a line for each when there were any; at the first call, also make sure Prefect's
+        zombie automation exists, which crashes the runs of processes that die later."""
         try:
-            async with get_client() as client:
-                if first:
-                    await ensure_zombie_automation(client, self.heartbeat_seconds)
-                crashed = await crash_orphaned_runs(client, self.heartbeat_seconds)
+            with impatient_client():
+                crashed, skipped = await self._sweep(first=first)
         except Exception as exc:  # the API is down or busy: the next refresh tries again
-            self._warn(f"could not look for runs left by a stopped process: {one_line(exc)}")
+            self._api_failed(
+                f"could not look for runs left by a stopped process: {one_line(exc)}", exc
+            )
             return
         if crashed:
             names = ", ".join(sorted(run.name for run in crashed)[:5])
@@ -100,15 +88,31 @@ class ConnectionServer:
                 "once their leases expire.",
                 highlight=False,
             )
+        if skipped:
+            self.console.print(
+                f"Skipped {skipped} scheduled run(s) that came due while nothing started "
+                "them: each connection's latest due run catches up the whole gap.",
+                highlight=False,
+            )
+        self._api_answered()
+
+    async def _sweep(self, *, first: bool) -> tuple[list[FlowRun], int]:
+        async with get_client() as client:
+            if first:
+                await ensure_zombie_automation(client, self.heartbeat_seconds)
+            crashed = await crash_orphaned_runs(client, self.heartbeat_seconds)
+            skipped = await skip_superseded_runs(client) if self.scheduled else 0
+        return crashed, skipped
 
     async def refresh(self) -> None:
         """Serve what was added or changed. A Prefect API that cannot keep up (a server on
         SQLite answers 503 while busy) delays a deployment to the next refresh; it never
         stops the process, nor the polls of the connections already served."""
         try:
-            changes = await block_changes(self.definitions)
+            with impatient_client():
+                changes = await block_changes(self.definitions)
         except Exception as exc:  # the API is down or busy: keep serving what we have
-            self._warn(f"could not read the connections from Prefect: {one_line(exc)}")
+            self._api_failed(f"could not read the connections from Prefect: {one_line(exc)}", exc)
             return
         self.definitions.apply(changes)
         for name, why in changes.broken.items():
@@ -152,6 +156,24 @@ class ConnectionServer:
         """Serve the deployments handed to `apply` until `stop`, in the background."""
         return asyncio.create_task(self.serve(stop, refresh=False))
 
+    def _api_failed(self, message: str, exc: Exception) -> None:
+        """An API that cannot be reached retires the runner (see `deployments.runners`):
+        nothing looks for runs until it answers again."""
+        self._warn(message)
+        if is_unreachable_api(exc) and not self._api_lost:
+            self._api_lost = True
+            self.runners.retire_current()
+
+    def _api_answered(self) -> None:
+        """The first sweep (`recover`) that succeeds after the API was lost starts a new
+        runner, once the runs that piled up are skipped: it takes the latest due run of each
+        connection."""
+        if not self._api_lost:
+            return
+        self._api_lost = False
+        self.runners.keep_running()
+        self.console.print("The Prefect API answers again: a new runner takes the due runs.")
+
     def _warn(self, message: str) -> None:
         self.console.print(
             f"[yellow]{message}; trying again in {self.refresh_seconds:.0f}s[/]",
@@ -162,8 +184,7 @@ class ConnectionServer:
     async def _serve(self, client: PrefectClient, config: ConnectionConfig) -> None:
         async with self._apply_gate:
             deployment_id = await self.writer.write(client, config, scheduled=self.scheduled)
-        serve_deployment(self.runner, deployment_id, config.name)
-        self.deployment_ids[config.name] = deployment_id
+        self.runners.serve(deployment_id, config.name)
         verb = "updated" if config.name in self.served else "serving"
         self.served[config.name] = config
         if self.scheduled:
@@ -182,25 +203,17 @@ class ConnectionServer:
         )
 
     def _keep_runner_alive(self) -> None:
-        """Start the runner, or start a new one when the last gave up. Prefect's Runner stops
-        looking for scheduled runs for good after three failed polls of the API in a row
-        (`critical_service_loop`): a Prefect server down for half a minute would otherwise
-        end polling until a restart. The new runner serves every deployment served so far."""
-        if self._runner_task is not None and not self._runner_task.done():
-            return
-        if self._runner_task is not None:
+        """Prefect's Runner stops looking for scheduled runs for good after three failed
+        queries in a row: a new one serves every deployment served so far."""
+        if not self._api_lost and self.runners.keep_running():
             self._warn("the runner lost the Prefect API and stopped; starting a new one")
-            self.runner = self._new_runner()
-            for name, deployment_id in self.deployment_ids.items():
-                serve_deployment(self.runner, deployment_id, name)
-        self._runner_task = asyncio.create_task(self.runner.start())
 
     async def serve(self, stop: asyncio.Event, *, refresh: bool = True) -> None:
         """Run the deployments' runs until `stop`, refreshing the connections when `refresh`
         (fleet mode hands them to `apply` itself); a runner that stopped is replaced at the
         next refresh."""
-        self._keep_runner_alive()
         try:
+            # before the runner's first look for runs: it would start every run due
             await _unless_stopped(self.recover(first=True), stop)
             first = True
             while not stop.is_set():
@@ -225,28 +238,23 @@ class ConnectionServer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
         finally:
-            if self._runner_task is not None:
-                await self.shutdown(self._runner_task)
+            await self.shutdown()
 
-    async def shutdown(self, runner_task: asyncio.Task[Any]) -> None:
-        self.runner.stopping = True  # no new runs from here on
+    async def shutdown(self) -> None:
+        self.runners.stop_starting_runs()
         for applying in list(self._applying):
             applying.cancel()
-        in_flight = _in_flight(self.runner)
+        in_flight = self.runners.in_flight()
         if in_flight:
             self.console.print(
                 f"Waiting up to {self.grace_seconds:.0f}s for "
                 f"{len(in_flight)} run(s) in flight to finish…"
             )
         deadline = asyncio.get_running_loop().time() + self.grace_seconds
-        while _in_flight(self.runner) and asyncio.get_running_loop().time() < deadline:
+        while self.runners.in_flight() and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.5)
-        left = _in_flight(self.runner)
-        if self.runner.started:
-            await self.runner.astop()
-        runner_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await runner_task
+        left = self.runners.in_flight()
+        await self.runners.stop()
         await self._end_unfinished(left)
         self.console.print("Stopped; schedules are left as they are.")
 
@@ -280,9 +288,11 @@ async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
     return False
 
 
-def _in_flight(runner: Runner) -> set[Any]:
-    manager = getattr(runner, "_process_manager", None)
-    return manager.flow_run_ids() if manager is not None else set()
+def impatient_client() -> contextlib.AbstractContextManager[Any]:
+    """Prefect clients made inside try a refused connection twice, 2 s apart, not for a
+    minute (five retries, the wait doubling from 2 s): the refresh's own reads fail fast
+    while the API is away, and the next refresh tries again anyway."""
+    return temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 1})
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -54,8 +54,11 @@ def run_command(
     """Serve every enabled connection's deployment from this process. Without PREFECT_API_URL
     a local Prefect server with its UI starts on 127.0.0.1 (schedules need a real server)."""
     from deployments.heartbeat import use_heartbeats
+    from deployments.run_logging import use_quiet_logging
 
-    use_heartbeats()  # before Prefect reads its settings: this process runs flows too
+    # before Prefect reads its settings: this process and the runs it starts inherit them
+    use_heartbeats()
+    use_quiet_logging(data_dir)
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         local = LOCAL_API if port == 4200 else f"http://127.0.0.1:{port}/api"

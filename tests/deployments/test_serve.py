@@ -84,7 +84,7 @@ async def test_a_stop_does_not_wait_for_deployments_being_applied(
 
     monkeypatch.setattr(blocks, "list_connection_blocks_blocking", lambda: listing(*configs))
     monkeypatch.setattr(connection_server.writer, "write", never_applied)
-    monkeypatch.setattr(connection_server.runner, "start", lambda: asyncio.sleep(3600))
+    monkeypatch.setattr(connection_server.runners.current, "start", lambda: asyncio.sleep(3600))
     stop = asyncio.Event()
     serving = asyncio.create_task(connection_server.serve(stop))
     await asyncio.sleep(0.3)
