@@ -72,8 +72,10 @@ class Runners:
         return set().union(*(_in_flight(runner) for runner in self._all()))
 
     def stop_starting_runs(self) -> None:
+        """No runner starts another run; the runs in flight go on. (`Runner.stopping` alone
+        does not do it in Prefect 3.9: its scheduled-run loop reads a flag of its own.)"""
         for runner in self._all():
-            runner.stopping = True
+            retire(runner)
 
     async def stop(self) -> None:
         """Stop every runner: what is still in flight is killed (see `Runner.astop`)."""

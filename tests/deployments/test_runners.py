@@ -80,6 +80,25 @@ async def test_a_retired_runner_starts_nothing_and_is_not_waited_for() -> None:
     await runners.stop()
 
 
+async def test_a_stop_retires_every_runner_before_it_waits_for_their_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    starts = Starts()
+    runners = Runners(starts.make)
+    runners.keep_running()
+    old = runners.current
+    await asyncio.sleep(0)
+    runners.retire_current()
+    runners.keep_running()
+    await asyncio.sleep(0)
+    retired: list[Runner] = []
+    monkeypatch.setattr("deployments.runners.retire", retired.append)
+    runners.stop_starting_runs()
+    monkeypatch.undo()
+    assert retired == [runners.current, old]
+    await runners.stop()
+
+
 @pytest.mark.slow
 async def test_retire_ends_a_real_runner_without_in_flight_runs(prefect_api) -> None:
     """Against the installed Prefect: `retire` reaches into the Runner's loops (no public call
