@@ -36,7 +36,10 @@ def _healthy(api_url: str) -> bool:
 @one_line_errors
 def run_command(
     data_dir: Annotated[
-        Path, typer.Option(help="Where a local Prefect server keeps its data.")
+        Path,
+        typer.Option(
+            help="Where a local Prefect server keeps its data, and the runs' logging config."
+        ),
     ] = Path("data"),
     port: Annotated[
         int,
