@@ -219,10 +219,10 @@ def _this_flow_run() -> FlowRun:
 async def _record_unpollable(connection: str, error: PollerError, flow_run_id: str) -> None:
     """The failed start in the sync log, the breaker and the events, when the database can
     take it (when it cannot, the run's message already says why)."""
-    settings = get_settings()
     try:
+        settings = get_settings()
         store = default_store(settings)
-    except PollerError:
+    except PollerError:  # the settings or the database are what failed
         return
     report = record_unpollable(
         store, connection, error, worker=settings.worker_name, flow_run_id=flow_run_id

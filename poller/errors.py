@@ -29,6 +29,10 @@ class UsageError(ConfigError):
     own usage errors, before anything is saved."""
 
 
+class SettingsError(ConfigError):
+    """A POLLER_* environment variable holds what is not allowed."""
+
+
 class EncryptionKeyError(ConfigError):
     """POLLER_ENCRYPTION_KEY is missing, malformed, or cannot decrypt a stored secret."""
 

@@ -7,8 +7,16 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from poller.errors import SettingsError
+
+#: what SQLAlchemy calls the databases the poller runs on (`postgres` is read as PostgreSQL)
+DATABASE_DRIVERS = frozenset(
+    {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"}
+)
+DATABASE_URL_FORMS = "give sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
 
 
 def default_database_url() -> str:
@@ -110,7 +118,44 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="Longest Retry-After a poll step waits for in one run."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_the_poller_runs_on(cls, url: str) -> str:
+        check_database_url(url)
+        return url
+
+
+def check_database_url(url: str) -> None:
+    """A ValueError unless `url` is a SQLite or PostgreSQL URL; the message never repeats the
+    URL (it may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        driver = make_url(url).drivername
+    except ArgumentError:
+        raise ValueError(f"not a database URL: {DATABASE_URL_FORMS}") from None
+    if driver not in DATABASE_DRIVERS:
+        raise ValueError(f"{driver!r} is not a database the poller runs on: {DATABASE_URL_FORMS}")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(settings_problem(exc), hint=SETTINGS_HINT) from None
+
+
+SETTINGS_HINT = "Fix the variable, or unset it for its default (README, Configuration)"
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """The first wrong variable and what is wrong with it, without its value (it may be a
+    key or a password)."""
+    errors = exc.errors(include_input=False, include_url=False)
+    first = errors[0]
+    field = str(first["loc"][0]) if first["loc"] else "?"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"POLLER_{field.upper()}: {reason}{more}"

@@ -19,7 +19,13 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from poller.connections import NAME_RULE, check_name, shown
-from poller.errors import ConfigError, ConnectionNotFound, PollerError, UsageError
+from poller.errors import (
+    ConfigError,
+    ConnectionNotFound,
+    PollerError,
+    SettingsError,
+    UsageError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -29,7 +35,7 @@ MAX_ROWS = 100_000
 #: the largest id the databases hold (a signed 64-bit integer)
 MAX_ID = 2**63 - 1
 #: errors that mean the command line is wrong: exit code 2, as click's own usage errors
-USAGE_ERRORS = (UsageError, ConnectionNotFound)
+USAGE_ERRORS = (UsageError, ConnectionNotFound, SettingsError)
 #: click's UsageError as typer raises it (typer 0.2x vendors its own click, so
 #: `click.UsageError` would not catch it): the base class of `typer.BadParameter`
 CLICK_USAGE_ERROR: type[Exception] = next(

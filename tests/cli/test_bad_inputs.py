@@ -230,6 +230,35 @@ def test_the_real_command_answers_one_line_on_stderr(world: int, args: list[str]
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
+BAD_ENVIRONMENTS = [
+    ({"POLLER_DATABASE_URL": "garbage"}, "POLLER_DATABASE_URL: not a database URL"),
+    ({"POLLER_DATABASE_URL": "mysql://root:s3cretpw@127.0.0.1/test"}, "'mysql' is not a"),
+    ({"POLLER_PAGE_SIZE": "many"}, "POLLER_PAGE_SIZE: Input should be a valid integer"),
+    ({"POLLER_LEASE_SECONDS": "1"}, "POLLER_LEASE_SECONDS: Input should be greater than"),
+]
+
+
+@pytest.mark.parametrize(
+    ("variables", "says"), BAD_ENVIRONMENTS, ids=[says[:30] for _, says in BAD_ENVIRONMENTS]
+)
+@pytest.mark.parametrize("command", [["logs"], ["retries"], ["db", "upgrade"]])
+def test_a_wrong_variable_is_one_line_and_exit_2(
+    world: int, command: list[str], variables: dict[str, str], says: str
+) -> None:
+    """Through `python -m poller.cli`: the environment is input too."""
+    done = subprocess.run(
+        [*POLLER, *command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**_env(), **variables},
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "s3cretpw" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["PREFECT_API_URL"] = str(get_current_settings().api.url)
