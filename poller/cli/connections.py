@@ -24,9 +24,9 @@ from poller.cli.app import (
 from poller.cli.secret_input import (
     API_KEY_ENV,
     WEBHOOK_SECRET_ENV,
-    read_stdin_once,
     refuse_api_key_value,
     refuse_webhook_secret_value,
+    secret_file_option,
     secret_from_env,
     secret_from_file,
 )
@@ -149,23 +149,17 @@ def add(
     ],
     api_key_file: Annotated[
         str | None,
-        typer.Option(
+        secret_file_option(
             "--api-key-file",
-            metavar="PATH",
-            is_eager=True,
-            callback=read_stdin_once,
-            help=f"Read the Odoo API key from this file ('-': from stdin). Without it: "
+            f"Read the Odoo API key from this file ('-': from stdin). Without it: "
             f"{API_KEY_ENV}, else a prompt without echo. Never give the key as an argument.",
         ),
     ] = None,
     webhook_secret_file: Annotated[
         str | None,
-        typer.Option(
+        secret_file_option(
             "--webhook-secret-file",
-            metavar="PATH",
-            is_eager=True,
-            callback=read_stdin_once,
-            help=f"Read the webhook secret from this file ('-': from stdin). Without it: "
+            f"Read the webhook secret from this file ('-': from stdin). Without it: "
             f"{WEBHOOK_SECRET_ENV}, else one is generated (whsec_...) and printed once.",
         ),
     ] = None,
@@ -430,12 +424,9 @@ def edit(
     ] = False,
     api_key_file: Annotated[
         str | None,
-        typer.Option(
+        secret_file_option(
             "--api-key-file",
-            metavar="PATH",
-            is_eager=True,
-            callback=read_stdin_once,
-            help="Read a new Odoo API key from this file ('-': from stdin).",
+            "Read a new Odoo API key from this file ('-': from stdin).",
         ),
     ] = None,
     webhook_url: Annotated[
@@ -450,12 +441,9 @@ def edit(
     ] = False,
     webhook_secret_file: Annotated[
         str | None,
-        typer.Option(
+        secret_file_option(
             "--webhook-secret-file",
-            metavar="PATH",
-            is_eager=True,
-            callback=read_stdin_once,
-            help="Read a new webhook secret from this file ('-': from stdin).",
+            "Read a new webhook secret from this file ('-': from stdin).",
         ),
     ] = None,
     interval: Annotated[

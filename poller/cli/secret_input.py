@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -34,6 +35,13 @@ def refuse_webhook_secret_value(value: str | None) -> None:
             "--webhook-secret-file -, read it from a file with --webhook-secret-file PATH, "
             f"or set {WEBHOOK_SECRET_ENV}"
         )
+
+
+def secret_file_option(flag: str, help_text: str) -> Any:
+    """`--api-key-file` / `--webhook-secret-file`: a path, or '-' for stdin, read once."""
+    return typer.Option(
+        flag, metavar="PATH", is_eager=True, callback=read_stdin_once, help=help_text
+    )
 
 
 def read_stdin_once(ctx: typer.Context, value: str | None) -> str | None:
