@@ -180,7 +180,8 @@ async def poll_connection(connection: str) -> State[Any]:
         logger.info("skipped: %s", report.reason)
         return Completed(name="Skipped", message=report.reason)
     if report.status == "failed":
-        logger.error("poll failed: %s", report.error)
+        if not report.traceback:  # an internal error: publish_report logged it, traceback too
+            logger.error("poll failed: %s", report.error)
         return Failed(message=report.error)
     if report.status == "dead-lettered":
         logger.warning(summary)

@@ -190,4 +190,6 @@ async def test_a_bug_fails_the_run_with_its_traceback_in_the_log_and_an_event(
                 break
             await asyncio.sleep(0.5)
     assert traced, [entry.message for entry in logs]
+    # said once, with its traceback: not a second "poll failed" line without it
+    assert not [entry for entry in logs if entry.message.startswith("poll failed")]
     assert failed and failed[0].payload["error"].startswith("internal error")
