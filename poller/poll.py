@@ -197,20 +197,13 @@ class ConnectionPoller:
 
     def _settle(self, breaker: Breaker, version: int, succeeded: bool) -> Breaker:
         now = self.store.clock()
-        new = (
-            record_success(breaker, self.policy)
-            if succeeded
-            else record_failure(breaker, now, self.policy)
-        )
-        if new != breaker and not self.store.states.save_breaker(self.connection_id, new, version):
-            current, current_version = self.store.states.load_breaker(self.connection_id)
-            new = (
-                record_success(current, self.policy)
-                if succeeded
-                else record_failure(current, now, self.policy)
-            )
-            self.store.states.save_breaker(self.connection_id, new, current_version)
-        return new
+
+        def outcome(current: Breaker) -> Breaker:
+            if succeeded:
+                return record_success(current, self.policy)
+            return record_failure(current, now, self.policy)
+
+        return self.store.states.settle_breaker(self.connection_id, breaker, version, outcome)
 
     def hand_over(self, claimed: ConnectionState) -> None:
         """The next poll's lease was claimed by a fleet worker (under the owner it passes to

@@ -31,9 +31,11 @@ def record_unpollable(
         if state.id is None:
             return report
         breaker, version = store.states.load_breaker(state.id)
-        after = record_failure(breaker, started, policy or BreakerPolicy())
-        if store.states.save_breaker(state.id, after, version):  # else another run counted
-            report.circuit = circuit_change(breaker, after)
+        rules = policy or BreakerPolicy()
+        after = store.states.settle_breaker(
+            state.id, breaker, version, lambda current: record_failure(current, started, rules)
+        )
+        report.circuit = circuit_change(breaker, after)
         store.logs.add(report.sync_log_row(state.id, started, store.clock(), flow_run_id))
     except PollerError:
         pass

@@ -3,7 +3,7 @@ Odoo session, the poll lease, the scan checkpoint, and the circuit breaker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, update
@@ -278,6 +278,23 @@ class ConnectionStates:
             )
             s.commit()
             return bool(result.rowcount)
+
+    def settle_breaker(
+        self,
+        connection_id: int,
+        seen: Breaker,
+        version: int,
+        change: Callable[[Breaker], Breaker],
+    ) -> Breaker:
+        """Save `change(seen)`, the outcome of a poll; when another poll of the connection
+        saved first, apply the change to what it saved, once: each poll's outcome counts."""
+        new = change(seen)
+        if new == seen or self.save_breaker(connection_id, new, version):
+            return new
+        current, current_version = self.load_breaker(connection_id)
+        new = change(current)
+        self.save_breaker(connection_id, new, current_version)
+        return new
 
     def reset_breaker(self, connection_id: int) -> Breaker:
         """Close the circuit by hand; returns the state it was in."""

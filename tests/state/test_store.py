@@ -584,6 +584,23 @@ def test_breaker_compare_and_set(store: Store, clock: FakeClock) -> None:
     assert store.states.load_breaker(cid) == (Breaker(), 2)
 
 
+def test_two_polls_settling_at_once_both_count(store: Store, clock: FakeClock) -> None:
+    """Each poll read the breaker before either saved: the second applies its failure to
+    what the first saved, so two failed polls are two failures, not one."""
+    cid = connection_id(store)
+    seen, version = store.states.load_breaker(cid)
+
+    def failed(current: Breaker) -> Breaker:
+        return Breaker(current.state, failures=current.failures + 1)
+
+    first = store.states.settle_breaker(cid, seen, version, failed)
+    second = store.states.settle_breaker(cid, seen, version, failed)  # stale: saved first
+    assert (first.failures, second.failures) == (1, 2)
+    assert store.states.load_breaker(cid) == (Breaker(failures=2), 1)
+    unchanged = store.states.settle_breaker(cid, second, 1, lambda current: current)
+    assert store.states.load_breaker(cid) == (unchanged, 1)  # nothing to save, nothing saved
+
+
 def test_breakers_are_per_connection(store: Store, clock: FakeClock) -> None:
     acme, beta = connection_id(store, "acme"), connection_id(store, "beta")
     opened = Breaker(CircuitState.OPEN, failures=5, opened_at=clock.now)
