@@ -18,7 +18,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from tests.cli.test_stopping import run_now
 from tests.conftest import API_KEY
-from tests.support.cli_process import POLLER, ROOT, add_connection, poller_env
+from tests.support.cli_process import POLLER, ROOT, add_connection, poller_env, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +34,6 @@ async def running_runs(api_url: str) -> list[FlowRun]:
         async with get_client() as client:
             runs = await client.read_flow_runs(limit=50)
     return [run for run in runs if run.state and run.state.name == "Running"]
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout:.0f}s")
 
 
 def test_delete_and_add_again_while_a_poll_is_in_flight(

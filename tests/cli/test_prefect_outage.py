@@ -4,9 +4,6 @@ runs that came due meanwhile start one process, not one each."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
@@ -15,21 +12,12 @@ import httpx
 import pytest
 
 from deployments.local_server import LocalPrefectServer, free_port
-from tests.support.cli_process import POLLER, ROOT, add_connection, poller_env
+from tests.support.cli_process import PollerRun, add_connection, poller_env, wait_for
 
 pytestmark = pytest.mark.slow
 INTERVAL = 10
 REFRESH = 5
 OUTAGE = 45  # long enough for Prefect's Runner to give up on the API (3 failed polls)
-
-
-def wait_until(condition, timeout: float, what: str, log: Path) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if condition():
-            return time.monotonic() - start
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout:.0f}s; poller run said:\n{log.read_text()}")
 
 
 def test_polling_comes_back_when_the_prefect_server_does(
@@ -47,23 +35,16 @@ def test_polling_comes_back_when_the_prefect_server_does(
         *("--no-test", "--interval", str(INTERVAL)),
     )
     log = tmp_path / "poller-run.log"
-    serving = subprocess.Popen(
-        [*POLLER, "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    serving = PollerRun(env, log)
     try:
-        wait_until(lambda: len(stockmaster.receiver.unique()) == 8, 120, "the first poll", log)
+        wait_for(lambda: len(stockmaster.receiver.unique()) == 8, 120, "the first poll", log)
         server.stop()
         stopped_at = datetime.now().astimezone()
         time.sleep(OUTAGE)
         odoo.sim.create_order(9, [{"product_id": 1, "qty": 2}])  # written during the outage
         server.start(timeout=180)
         back_at = datetime.now().astimezone()
-        back_in = wait_until(
+        back_in = wait_for(
             lambda: len(stockmaster.receiver.unique()) == 9, 120, "a poll after the outage", log
         )
         print(f"\nPrefect outage of {OUTAGE}s: the next poll delivered {back_in:.1f}s after")
@@ -74,11 +55,9 @@ def test_polling_comes_back_when_the_prefect_server_does(
         assert started <= 1 and skipped >= 2, log.read_text()
         deployments = httpx.post(f"{server.api_url}/deployments/filter", json={}).json()
         assert [d["concurrency_limit"] for d in deployments] == [None]  # no slot to orphan
-        assert serving.poll() is None, log.read_text()
+        assert serving.running, log.read_text()
     finally:
-        if serving.poll() is None:
-            os.killpg(serving.pid, signal.SIGTERM)
-            serving.wait(timeout=120)
+        serving.stop()
         server.stop()
     said = log.read_text()
     assert "could not read the connections from Prefect: ConnectError" in said

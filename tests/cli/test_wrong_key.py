@@ -6,11 +6,7 @@ and a restart with the keys the README gives brings the orders back."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +14,7 @@ import httpx
 import pytest
 
 from poller.breaker import BreakerPolicy
-from tests.support.cli_process import POLLER, ROOT, add_connection, poller_env
+from tests.support.cli_process import POLLER, ROOT, PollerRun, add_connection, poller_env, wait_for
 
 pytestmark = pytest.mark.slow
 INTERVAL = 5
@@ -29,26 +25,6 @@ def poller(env: dict[str, str], *args: str) -> str:
     done = subprocess.run([*POLLER, *args], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
-
-
-def start_serving(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [*POLLER, "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop_serving(serving: subprocess.Popen[bytes]) -> datetime:
-    """SIGTERM to the group, as systemd sends it; when it was sent."""
-    sent = datetime.now().astimezone()
-    if serving.poll() is None:
-        os.killpg(serving.pid, signal.SIGTERM)
-        serving.wait(timeout=120)
-    return sent
 
 
 def runs_started_after(api_url: str, moment: datetime) -> int:
@@ -65,15 +41,6 @@ def runs_started_after(api_url: str, moment: datetime) -> int:
     )
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(3)  # each check is a `poller` process: leave the runs some CPU
-    raise AssertionError(f"{what} within {timeout:.0f}s; poller run said:\n{log.read_text()}")
-
-
 def test_a_wrong_key_under_poller_run_shows_in_logs_and_opens_the_breaker(
     fresh_prefect_server: str, odoo, stockmaster, tmp_path: Path
 ) -> None:
@@ -88,7 +55,7 @@ def test_a_wrong_key_under_poller_run_shows_in_logs_and_opens_the_breaker(
         *("--no-test", "--interval", str(INTERVAL)),
     )
     log = tmp_path / "poller-run.log"
-    serving = start_serving(env, log)
+    serving = PollerRun(env, log)
     try:
         wait_for(lambda: len(stockmaster.receiver.unique()) == 8, 120, "the first poll", log)
         # step 2 of "Rotating keys" without restarting `poller run`: it holds the old key only
@@ -105,24 +72,24 @@ def test_a_wrong_key_under_poller_run_shows_in_logs_and_opens_the_breaker(
             return json.loads(poller(rotated, "list", "--json"))[0]["breaker"]
 
         threshold = BreakerPolicy().failure_threshold
-        wait_for(lambda: breaker().startswith("open"), 180, "the breaker open", log)
+        wait_for(lambda: breaker().startswith("open"), 180, "the breaker open", log, every=3)
         failed = failed_polls()
         assert len(failed) >= threshold
         assert all(row["error"].startswith(CANNOT_DECRYPT) for row in failed), failed
         assert odoo.sim.calls == []  # each failed at start, before any Odoo call
         assert len(stockmaster.receiver.unique()) == 8
     finally:
-        stopped_at = stop_serving(serving)
+        stopped_at = serving.stop()
     # a stop starts no run: those in flight end, and the next due ones wait for a restart
     assert runs_started_after(fresh_prefect_server, stopped_at + timedelta(seconds=1)) == 0
 
     # the remedy the README gives: restart with NEW,OLD, then close the circuit by hand
-    serving = start_serving(rotated, log)
+    serving = PollerRun(rotated, log)
     try:
         poller(rotated, "reset-circuit", "acme")
         wait_for(lambda: len(stockmaster.receiver.unique()) == 9, 120, "delivery again", log)
     finally:
-        stop_serving(serving)
+        serving.stop()
     said = log.read_text()
     assert "Traceback" not in said, said
     assert CANNOT_DECRYPT in said  # the running poller said it too, in one line a poll
